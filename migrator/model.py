@@ -1,0 +1,279 @@
+"""The records that flow between the pipeline stages.
+
+Everything here is plain data: frozen dataclasses and enums, no I/O. Stages take these and return
+these; reports read them. Field names are part of the JSON report contract (see report/json.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Literal
+
+REPORT_SCHEMA = 1
+
+
+class Verdict(str, Enum):
+    READY = "ready"
+    REVIEW = "review"
+    BLOCKED = "blocked"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse; a repo takes the worst verdict of its charts."""
+        return _VERDICT_RANK[self]
+
+
+_VERDICT_RANK = {
+    Verdict.SKIPPED: 0,
+    Verdict.READY: 1,
+    Verdict.REVIEW: 2,
+    Verdict.BLOCKED: 3,
+    Verdict.ERROR: 4,
+}
+
+
+class DiffClass(str, Enum):
+    DESTRUCTIVE = "destructive"
+    FUNCTIONAL = "functional"
+    COSMETIC = "cosmetic"
+
+    @property
+    def rank(self) -> int:
+        return {"destructive": 2, "functional": 1, "cosmetic": 0}[self.value]
+
+
+@dataclass(frozen=True)
+class RepoRef:
+    """One repository of the fleet, as discovery found it."""
+
+    name: str  # display name: "group/sub/orders" for GitLab, directory name for local repos
+    slug: str  # unique and filesystem-safe: used for report paths and the clone cache
+    url: str  # clone URL (no credentials, ever) or local path
+    default_branch: str | None = None
+    project_id: int | None = None  # GitLab numeric id
+    web_url: str | None = None
+    archived: bool = False
+
+
+@dataclass(frozen=True)
+class SetFlag:
+    """One `--set`-style flag of a helm command."""
+
+    kind: Literal["set", "set-string", "set-file", "set-json", "set-literal"]
+    key: str
+    value: str
+    dynamic: bool  # value depends on the run ($VAR, ${VAR}, $(cmd)): it must stay a flag
+
+
+@dataclass(frozen=True)
+class HelmInvocation:
+    """A helm command (or helmfile/Argo CD release) found in a repo's deploy files."""
+
+    file: str  # repo-relative path
+    line: int  # 1-based line of the command in `file`
+    source: str  # "gitlab-ci", "helmfile", "argocd", "makefile", "shell", "python", "skaffold"
+    context: str  # CI job name, make target, function name...; "" when none
+    subcommand: str  # "upgrade", "install", "template", "lint", "diff", ...
+    release: str | None
+    chart: str | None  # as written: "./chart", "deploy/helm/orders", "oci://..."
+    namespace: str | None
+    values_files: tuple[str, ...]  # as written, in order
+    set_flags: tuple[SetFlag, ...]
+    version: str | None
+    environment: str | None  # GitLab `environment:` of the job, when there is one
+    text: str  # the raw command, for the report
+    rewritable: bool = True  # False when parts are built at run time (listed, never edited)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One deployment target of an embedded chart: which values files, which release."""
+
+    name: str  # "default" when the repo has no per-environment files
+    values_files: tuple[str, ...]  # repo-relative, in the order helm applies them (chart's own
+    # values.yaml excluded: it is the chart default)
+    release: str
+    release_source: str  # where the release name came from: ".gitlab-ci.yml:12" or "assumed"
+    namespace: str | None
+    set_flags: tuple[SetFlag, ...] = ()
+
+
+@dataclass(frozen=True)
+class EmbeddedChart:
+    path: str  # repo-relative chart directory
+    name: str
+    version: str
+    app_version: str | None
+    values_file: str | None  # repo-relative path of the chart's values.yaml
+    environments: tuple[Environment, ...]
+    file_count: int
+    line_count: int
+    dependencies: tuple[str, ...] = ()  # names of declared chart dependencies
+
+
+@dataclass(frozen=True)
+class TemplateMatch:
+    file: str  # template path inside the fork, e.g. "templates/deployment.yaml"
+    score: float  # 0..1 similarity with the counterpart at the lineage version
+    counterpart: str | None  # same-named template in the origin, None when the fork added it
+
+
+@dataclass(frozen=True)
+class Lineage:
+    chart: str  # central chart name or historical family name
+    version: str
+    score: float  # 0..1 over all templates
+    templates: tuple[TemplateMatch, ...]
+    mapping: str | None = None  # name of the mapping module that translates its values
+
+    @property
+    def modified_templates(self) -> tuple[TemplateMatch, ...]:
+        return tuple(t for t in self.templates if t.score < 1.0)
+
+
+ValueReason = Literal[
+    "deliberate",  # the fork changed it from its origin: the team's choice
+    "inherited-pinned",  # same as origin, central default changed since: pinned
+    "inherited-adopted",  # same as origin, central default changed: central default taken
+    "equal-default",  # equal to the central default at the target: dropped
+    "identity",  # added to keep names and selector labels
+    "metadata",  # added to pin what chart metadata decided (appVersion -> image.tag)
+    "repair",  # added to reproduce a template edit the central chart offers as a value
+    "unmapped",  # the central chart has no such key: not written
+]
+
+
+@dataclass(frozen=True)
+class ValueDecision:
+    path: str  # dotted path in the central chart's schema ("image.tag")
+    reason: ValueReason
+    value: Any = None  # the value written (or dropped); reports redact credential-like keys
+    env: str | None = None  # None for the base values file
+    source: str | None = None  # the fork's key when a mapping renamed it
+    origin_value: Any = None
+    central_value: Any = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ValuesPlan:
+    """What the migrated repo's values files hold, and why."""
+
+    base: dict[str, Any]  # content of deploy/values.yaml (plain data)
+    envs: dict[str, dict[str, Any]]  # env -> content of deploy/values-<env>.yaml
+    decisions: tuple[ValueDecision, ...]
+
+    def by_reason(self, *reasons: ValueReason) -> tuple[ValueDecision, ...]:
+        return tuple(d for d in self.decisions if d.reason in reasons)
+
+
+@dataclass(frozen=True)
+class ResourceId:
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0] if "/" in self.api_version else ""
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    path: str  # e.g. 'spec.template.spec.containers[app].image'
+    before: str | None  # short, already redacted text; None when absent
+    after: str | None
+
+
+@dataclass(frozen=True)
+class Difference:
+    resource: ResourceId
+    diff_class: DiffClass
+    change: Literal["changed", "removed", "added"]
+    paths: tuple[str, ...]  # field paths that differ (empty for added/removed objects)
+    fields: tuple[FieldChange, ...] = ()
+    why: str = ""  # why this class: "immutable field spec.selector", "describes only", ...
+
+
+@dataclass(frozen=True)
+class WorkloadKpi:
+    resource: ResourceId
+    checks: dict[str, bool]  # kpi name -> passes; names in kpi.KPI_NAMES
+    notes: dict[str, str] = field(default_factory=dict)  # kpi name -> short explanation
+
+
+@dataclass(frozen=True)
+class EnvResult:
+    """The verify stage for one environment of one chart."""
+
+    name: str
+    release: str
+    namespace: str | None
+    values_files: tuple[str, ...]  # files the migrated deploy passes, repo-relative
+    values: dict[str, Any]  # what this environment's written file holds
+    differences: tuple[Difference, ...]
+    kpis_before: tuple[WorkloadKpi, ...] = ()
+    kpis_after: tuple[WorkloadKpi, ...] = ()
+    error: str | None = None  # render failure, with file:line where Helm gives one
+
+    @property
+    def worst_class(self) -> DiffClass | None:
+        ranked = sorted((d.diff_class for d in self.differences), key=lambda c: c.rank)
+        return ranked[-1] if ranked else None
+
+
+@dataclass(frozen=True)
+class ChartPlan:
+    path: str
+    name: str
+    verdict: Verdict
+    reason: str
+    release: str | None = None
+    lineage: Lineage | None = None
+    values: ValuesPlan | None = None
+    environments: tuple[EnvResult, ...] = ()
+    findings: tuple[str, ...] = ()  # what the central chart would need to offer
+    file_count: int = 0
+    line_count: int = 0
+    app_version: str | None = None
+    source_values_files: tuple[str, ...] = ()  # the fork's values files (before)
+
+
+@dataclass(frozen=True)
+class RepoPlan:
+    repo: RepoRef
+    commit: str | None
+    verdict: Verdict
+    reason: str
+    charts: tuple[ChartPlan, ...] = ()
+    references: tuple[HelmInvocation, ...] = ()  # deploy references to the embedded chart(s)
+    patch: str | None = None  # `git apply`-able change set, None when nothing is proposed
+    plan_hash: str | None = None  # stable hash of the inputs+outputs, for idempotent apply
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class CentralInfo:
+    name: str  # "app-template"
+    source: str  # the --central path as given
+    target_version: str
+    versions: tuple[str, ...]
+    ref: str  # how deploys name it: "oci://registry.example.com/charts/app-template"
+
+
+@dataclass(frozen=True)
+class FleetPlan:
+    central: CentralInfo
+    repos: tuple[RepoPlan, ...]
+    tool_version: str
+    plan_id: str  # short hash naming this plan in reports
+
+    def count(self, verdict: Verdict) -> int:
+        return sum(1 for r in self.repos if r.verdict is verdict)
