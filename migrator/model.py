@@ -7,13 +7,13 @@ these; reports read them. Field names are part of the JSON report contract (see 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 REPORT_SCHEMA = 1
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     READY = "ready"
     REVIEW = "review"
     BLOCKED = "blocked"
@@ -35,7 +35,7 @@ _VERDICT_RANK = {
 }
 
 
-class DiffClass(str, Enum):
+class DiffClass(StrEnum):
     DESTRUCTIVE = "destructive"
     FUNCTIONAL = "functional"
     COSMETIC = "cosmetic"

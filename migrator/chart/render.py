@@ -1,0 +1,175 @@
+"""The one module that calls Helm (helm-python-sdk, Helm v4 in-process).
+
+A fork's chart is copied into a sandbox before Helm sees it, so that a symlink leaving the repo,
+a huge file or a binary template becomes a clear error instead of something Helm follows or chokes
+on. Loaded charts are immutable and safe to share between threads.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+
+from migrator.errors import RenderError, RepoError
+
+MAX_FILE_BYTES = 1024 * 1024  # Helm itself refuses charts past 5 MiB; one template past 1 MiB is
+# not a template someone wrote by hand.
+
+
+@dataclass(frozen=True)
+class LoadedChart:
+    """A chart Helm has loaded, with what the other stages read from it."""
+
+    chart: helm.Chart
+    name: str
+    version: str
+    app_version: str | None
+    values: dict[str, Any]  # the chart's defaults
+    templates: dict[str, str]  # "templates/deployment.yaml" -> source
+
+
+def load(path: Path) -> LoadedChart:
+    """Load a chart directory or .tgz archive that the tool itself produced or trusts."""
+    try:
+        chart = helm.Chart.load(path)
+    except helm.HelmError as exc:
+        raise RenderError(f"{path.name}: Helm cannot load the chart: {exc}") from exc
+    return _loaded(chart)
+
+
+def load_fork(repo: Path, chart_dir: str) -> LoadedChart:
+    """Load an embedded chart from an app repo, through a checked copy."""
+    src = repo / chart_dir
+    with tempfile.TemporaryDirectory(prefix="migrator-fork-") as tmp:
+        dst = Path(tmp) / (Path(chart_dir).name or "chart")
+        _checked_copy(repo.resolve(), src, dst, chart_dir)
+        try:
+            chart = helm.Chart.load(dst)
+        except helm.HelmError as exc:
+            raise RepoError(f"{chart_dir}: Helm cannot load the chart: {exc}") from exc
+        # The loaded chart lives in memory; the sandbox can go.
+        return _loaded(chart)
+
+
+def _loaded(chart: helm.Chart) -> LoadedChart:
+    meta = chart.metadata
+    app_version = meta.get("appVersion")
+    return LoadedChart(
+        chart=chart,
+        name=str(meta.get("name", "")),
+        version=str(meta.get("version", "")),
+        app_version=None if app_version is None else str(app_version),
+        values=chart.values,
+        templates={t["name"]: t["data"] for t in chart.templates},
+    )
+
+
+def _checked_copy(repo: Path, src: Path, dst: Path, chart_dir: str) -> None:
+    for root, dirs, files in os.walk(src, followlinks=False):
+        rel_root = Path(root).relative_to(src)
+        (dst / rel_root).mkdir(parents=True, exist_ok=True)
+        for name in [*dirs, *files]:
+            path = Path(root) / name
+            rel = f"{chart_dir}/{rel_root / name}".replace("/./", "/")
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(repo):
+                    raise RepoError(f"{rel}: symlink points outside the repository")
+                if target.is_dir():
+                    raise RepoError(f"{rel}: symlinked directories are not supported in charts")
+        for name in files:
+            path = Path(root) / name
+            rel = f"{chart_dir}/{rel_root / name}".replace("/./", "/")
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                raise RepoError(f"{rel}: file is {size} bytes, over the {MAX_FILE_BYTES} limit")
+            data = path.read_bytes()
+            textual = "templates" in Path(rel).parts or name.endswith((".yaml", ".yml", ".tpl"))
+            if textual and b"\0" in data[:8192]:
+                raise RepoError(f"{rel}: binary content where a text file is expected")
+            (dst / rel_root / name).write_bytes(data)
+    if not (dst / "Chart.yaml").is_file():
+        raise RepoError(f"{chart_dir}/Chart.yaml: missing")
+
+
+def parse_values(text: str, origin: str) -> dict[str, Any]:
+    """Parse a values file exactly as Helm does (its own YAML reader)."""
+    try:
+        return helm.values_from_yaml(text)
+    except helm.HelmError as exc:
+        raise RepoError(f"{origin}: {exc}") from exc
+
+
+def parse_set(kind: str, expression: str) -> dict[str, Any]:
+    """Parse one --set-style expression with Helm's own parser."""
+    parsers = {
+        "set": helm.parse_set_string,
+        "set-string": helm.parse_set_string_values,
+        "set-json": helm.parse_set_json,
+        "set-literal": helm.parse_set_literal,
+    }
+    try:
+        return parsers[kind](expression)
+    except KeyError as exc:
+        raise RenderError(f"--{kind} {expression}: not supported for rendering") from exc
+    except helm.HelmError as exc:
+        raise RenderError(f"--{kind} {expression}: {exc}") from exc
+
+
+def render(
+    loaded: LoadedChart,
+    values: Mapping[str, Any],
+    *,
+    release: str,
+    namespace: str | None,
+    origin: str,
+) -> dict[str, str]:
+    """Render offline as `helm upgrade --install` would; `origin` names the chart in errors."""
+    try:
+        return loaded.chart.render(
+            values=dict(values),
+            name=release,
+            namespace=namespace or "default",
+            is_install=True,
+        )
+    except helm.HelmError as exc:
+        detail = getattr(exc, "detail", None) or str(exc)
+        raise RenderError(f"{origin}: {_one_line(detail)}") from exc
+
+
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def parse_manifests(rendered: Mapping[str, str]) -> list[tuple[str, dict[str, Any]]]:
+    """(template, object) for every Kubernetes object Helm rendered, parsed by Helm's reader."""
+    objects: list[tuple[str, dict[str, Any]]] = []
+    for template, text in sorted(rendered.items()):
+        if not template.endswith((".yaml", ".yml", ".json")):
+            continue  # NOTES.txt and the like are never applied
+        for doc in _split_documents(text):
+            try:
+                obj = helm.values_from_yaml(doc)
+            except helm.HelmError as exc:
+                raise RenderError(f"{template}: rendered output is not valid YAML: {exc}") from exc
+            if obj:
+                objects.append((template, obj))
+    return objects
+
+
+def _split_documents(text: str) -> list[str]:
+    docs: list[list[str]] = [[]]
+    for line in text.splitlines():
+        if line.startswith("---"):
+            docs.append([])
+        else:
+            docs[-1].append(line)
+    return ["\n".join(d) for d in docs if any(x.strip() and not x.lstrip().startswith("#")
+                                                 for x in d)]
+

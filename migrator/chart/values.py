@@ -1,0 +1,234 @@
+"""Keep only the values that really differ: a three-way comparison, like a merge.
+
+origin  = the template version the fork came from (lineage), in the target's keys
+fork    = the fork's effective values (chart defaults + an environment's files), target's keys
+central = the central chart's defaults at the target version
+
+fork vs origin | central vs origin | meaning                         | action
+same           | same              | nobody touched it               | nothing to write
+changed        | any               | the team's deliberate choice    | keep (drop if central equals it)
+same           | changed           | inherited default since improved| pin (default) or adopt
+
+Everything here is pure: plain dicts in, a ValuesPlan out.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from migrator import tree
+from migrator.mapping import Rule, translate
+from migrator.model import ValueDecision, ValueReason, ValuesPlan
+from migrator.tree import MISSING
+
+Policy = Literal["pin", "adopt"]
+
+
+@dataclass(frozen=True)
+class ValuesInputs:
+    fork_defaults: dict[str, Any]  # the fork chart's values.yaml, as Helm reads it
+    env_user: dict[str, dict[str, Any]]  # env -> its values files merged (nulls kept)
+    origin_defaults: dict[str, Any] | None  # None when lineage found no origin
+    central_defaults: dict[str, Any]
+    rules: Sequence[Rule] = ()  # mapping rules from the origin's keys to the target's
+    fork_name: str = ""
+    central_name: str = ""
+    fork_app_version: str | None = None
+    policy: Policy = "pin"
+    name_key: str = "nameOverride"  # what the central chart offers to keep names
+    app_version_key: str = "image.tag"  # what decides the app version in the central chart
+    flag_paths: frozenset[str] = field(default_factory=frozenset)  # set by --set in every env
+
+
+def plan_values(inputs: ValuesInputs) -> ValuesPlan:
+    central = inputs.central_defaults
+    origin = None
+    if inputs.origin_defaults is not None:
+        origin = translate(inputs.origin_defaults, inputs.rules).values
+    base_tr = translate(inputs.fork_defaults, inputs.rules)
+    base, base_decisions = three_way(base_tr.values, origin, central, inputs.policy)
+    renames = {new: old for old, new in base_tr.renamed}
+    pins = _identity_and_metadata(inputs, base_tr.values)
+    for path, value, decision in pins:
+        tree.put(base, path, value)
+    env_full: dict[str, dict[str, Any]] = {}
+    env_decisions: dict[str, list[ValueDecision]] = {}
+    for env, user in inputs.env_user.items():
+        effective = tree.coalesce(inputs.fork_defaults, user)
+        tr = translate(effective, inputs.rules)
+        renames.update({new: old for old, new in tr.renamed})
+        full, decisions = three_way(tr.values, origin, central, inputs.policy)
+        for path, value, _ in pins:
+            if tree.get(full, path) is MISSING:
+                tree.put(full, path, value)
+        env_full[env] = full
+        env_decisions[env] = decisions
+    if env_full and set(env_full) != {"default"}:
+        base = _push_down_conflicts(base, list(env_full.values()))
+    envs = {env: overlay(full, base, central) for env, full in env_full.items()}
+    decisions = [*_with_source(base_decisions, renames), *(d for _, _, d in pins)]
+    seen = {(d.path, d.reason, _key(d.value)) for d in decisions}
+    for env, env_list in env_decisions.items():
+        written = {tree.dotted(p) for p, _ in tree.leaves(envs[env])}
+        for d in _with_source(env_list, renames):
+            if (d.path, d.reason, _key(d.value)) in seen:
+                continue
+            if d.reason in ("equal-default", "unmapped") or d.path in written:
+                decisions.append(_replace(d, env=env))
+    if "default" in envs and not envs["default"]:
+        envs.pop("default")
+    return ValuesPlan(base=base, envs={e: v for e, v in envs.items() if v},
+                      decisions=tuple(decisions))
+
+
+def _key(value: Any) -> str:
+    return repr(value)
+
+
+def _replace(d: ValueDecision, **changes: Any) -> ValueDecision:
+    return ValueDecision(**{**d.__dict__, **changes})
+
+
+def _with_source(decisions: Sequence[ValueDecision], renames: Mapping[str, str]
+                 ) -> list[ValueDecision]:
+    out = []
+    for d in decisions:
+        source = next((old + d.path[len(new):] for new, old in renames.items()
+                       if d.path == new or d.path.startswith(new + ".")), None)
+        out.append(_replace(d, source=source) if source else d)
+    return out
+
+
+def three_way(fork: dict[str, Any], origin: dict[str, Any] | None, central: dict[str, Any],
+              policy: Policy = "pin") -> tuple[dict[str, Any], list[ValueDecision]]:
+    """The sparse values to write so the central chart gets the fork's values, and why."""
+    out: dict[str, Any] = {}
+    decisions: list[ValueDecision] = []
+    _walk(fork, origin if origin is not None else MISSING, central, (), False,
+          origin is not None, policy, out, decisions)
+    return out, decisions
+
+
+def _walk(fork: dict[str, Any], origin: Any, central: Any, path: tree.Path, free: bool,
+          has_origin: bool, policy: Policy, out: dict[str, Any],
+          decisions: list[ValueDecision]) -> None:
+    for key, fv in fork.items():
+        p = (*path, str(key))
+        cv = central.get(key, MISSING) if isinstance(central, dict) else MISSING
+        ov = origin.get(key, MISSING) if isinstance(origin, dict) else MISSING
+        dotted = tree.dotted(p)
+        if isinstance(fv, dict) and fv and (isinstance(cv, dict) or cv is MISSING):
+            child_free = free or (isinstance(cv, dict) and not cv)
+            _walk(fv, ov, cv, p, child_free, has_origin, policy, out, decisions)
+            continue
+        if isinstance(fv, dict) and not fv:
+            _empty_map(fv, ov, cv, p, has_origin, policy, out, decisions)
+            continue
+        if cv is not MISSING and tree.same(fv, cv):
+            decisions.append(ValueDecision(dotted, "equal-default", fv, central_value=cv))
+        elif cv is MISSING and not free:
+            decisions.append(ValueDecision(dotted, "unmapped", fv,
+                                           note="the central chart has no such key"))
+        elif has_origin and ov is not MISSING and tree.same(fv, ov):
+            reason: ValueReason = "inherited-pinned" if policy == "pin" else "inherited-adopted"
+            if policy == "pin":
+                tree.put(out, p, copy.deepcopy(fv))
+            decisions.append(ValueDecision(dotted, reason, fv, origin_value=ov,
+                                           central_value=None if cv is MISSING else cv))
+        else:
+            tree.put(out, p, copy.deepcopy(fv))
+            decisions.append(ValueDecision(
+                dotted, "deliberate", fv,
+                origin_value=None if ov is MISSING else ov,
+                central_value=None if cv is MISSING else cv))
+    if not isinstance(central, dict) or not isinstance(origin, dict):
+        return
+    for key, cv in central.items():
+        if key in fork or key not in origin:
+            continue  # new in the central chart since the origin: its default applies
+        p = (*path, str(key))
+        # The origin had this key and the fork removed it: a deliberate deletion.
+        tree.put(out, p, None)
+        decisions.append(ValueDecision(tree.dotted(p), "deliberate", None,
+                                       origin_value=origin[key], central_value=cv,
+                                       note="removed by the team"))
+
+
+def _empty_map(fv: dict[str, Any], ov: Any, cv: Any, p: tree.Path, has_origin: bool,
+               policy: Policy, out: dict[str, Any], decisions: list[ValueDecision]) -> None:
+    """An empty map changes nothing in Helm, unless the central chart filled it since."""
+    if not isinstance(cv, dict) or not cv:
+        return
+    inherited = has_origin and isinstance(ov, dict) and not ov
+    if inherited and policy == "adopt":
+        decisions.append(ValueDecision(tree.dotted(p), "inherited-adopted", {}, origin_value={},
+                                       central_value=cv))
+        return
+    for sub in cv:
+        tree.put(out, (*p, str(sub)), None)
+    decisions.append(ValueDecision(
+        tree.dotted(p), "inherited-pinned" if inherited else "deliberate",
+        {str(sub): None for sub in cv}, origin_value=None if ov is MISSING else ov,
+        central_value=cv, note="empty in the fork; the central chart sets defaults here"))
+
+
+def _identity_and_metadata(inputs: ValuesInputs, fork: dict[str, Any]
+                           ) -> list[tuple[tree.Path, Any, ValueDecision]]:
+    """Values that keep what the fork's chart *metadata* decided: its name and appVersion."""
+    pins: list[tuple[tree.Path, Any, ValueDecision]] = []
+    central = inputs.central_defaults
+    name_path = tree.undotted(inputs.name_key)
+    if (inputs.fork_name and inputs.fork_name != inputs.central_name
+            and tree.get(central, name_path) is not MISSING
+            and not tree.get(fork, name_path, None)):
+        pins.append((name_path, inputs.fork_name, ValueDecision(
+            inputs.name_key, "identity", inputs.fork_name,
+            note=f"keeps resource names and selector labels ({inputs.fork_name}, "
+                 f"not {inputs.central_name})")))
+    tag_path = tree.undotted(inputs.app_version_key)
+    if (inputs.fork_app_version and tree.get(central, tag_path) is not MISSING
+            and not tree.get(fork, tag_path, None)
+            and inputs.app_version_key not in inputs.flag_paths):
+        pins.append((tag_path, inputs.fork_app_version, ValueDecision(
+            inputs.app_version_key, "metadata", inputs.fork_app_version,
+            note="the fork took it from its appVersion, which the central chart does not know")))
+    return pins
+
+
+def _push_down_conflicts(base: dict[str, Any], envs: Sequence[dict[str, Any]]
+                         ) -> dict[str, Any]:
+    """Drop from the base file what some environment wants back at the central default.
+
+    Every deploy passes an environment file, so such a value moves into the environments that
+    keep it, and no written file has to spell out a central default.
+    """
+    out = copy.deepcopy(base)
+    env_leaves = [dict(tree.leaves(e)) for e in envs]
+    for path, _ in list(tree.leaves(base)):
+        if any(not _covers(flat, path) for flat in env_leaves):
+            tree.delete(out, path)
+    return out
+
+
+def _covers(flat: Mapping[tree.Path, Any], path: tree.Path) -> bool:
+    return path in flat or any(p[:len(path)] == path for p in flat)
+
+
+def overlay(full: dict[str, Any], base: dict[str, Any], central: dict[str, Any]
+            ) -> dict[str, Any]:
+    """What an environment file must hold so that base + it gives `full` over the central."""
+    out: dict[str, Any] = {}
+    flat_full = dict(tree.leaves(full))
+    flat_base = dict(tree.leaves(base))
+    for path, value in flat_full.items():
+        if path not in flat_base or not tree.same(flat_base[path], value):
+            tree.put(out, path, copy.deepcopy(value))
+    for path in flat_base:
+        if _covers(flat_full, path) or any(path[:i] in flat_full for i in range(1, len(path))):
+            continue
+        restored = tree.get(central, path)
+        tree.put(out, path, None if restored is MISSING else copy.deepcopy(restored))
+    return out
