@@ -29,6 +29,7 @@ class Expansion:
     start: int  # offset in Word.value
     end: int
     name: str | None  # variable name for $VAR / ${VAR}; None for command substitutions
+    default: str | None = None  # the word of `${NAME:-word}` / `${NAME-word}`
 
 
 @dataclass(frozen=True)
@@ -46,15 +47,38 @@ class Word:
     def dynamic(self) -> bool:
         return bool(self.expansions)
 
-    def expand(self, variables: Mapping[str, str]) -> str | None:
-        """The value with every variable substituted, or None when one is unknown or computed."""
+    def expand(self, variables: Mapping[str, str], use_defaults: bool = False) -> str | None:
+        """The value with every variable substituted, or None when one is unknown or computed.
+
+        With `use_defaults`, `${NAME:-word}` of an unknown NAME gives `word` (used for script
+        assignments such as `CHART="${CHART:-./chart}"`, whose default is the script's choice).
+        """
         out: list[str] = []
         pos = 0
         for exp in self.expansions:
-            if exp.name is None or exp.name not in variables:
+            if exp.name is not None and exp.name in variables:
+                replacement = variables[exp.name]
+            elif use_defaults and exp.default is not None and "$" not in exp.default:
+                replacement = exp.default
+            else:
                 return None
             out.append(self.value[pos : exp.start])
-            out.append(variables[exp.name])
+            out.append(replacement)
+            pos = exp.end
+        out.append(self.value[pos:])
+        return "".join(out)
+
+    def expand_known(self, variables: Mapping[str, str]) -> str:
+        """The value with known variables substituted and the other expansions kept as written."""
+        out: list[str] = []
+        pos = 0
+        for exp in self.expansions:
+            out.append(self.value[pos : exp.start])
+            name = exp.name
+            if name is not None and name in variables:
+                out.append(variables[name])
+            else:
+                out.append(self.value[exp.start : exp.end])
             pos = exp.end
         out.append(self.value[pos:])
         return "".join(out)
@@ -73,32 +97,37 @@ class _Scanner:
         return self.text.startswith(s, self.pos)
 
 
-def _read_dollar(sc: _Scanner) -> tuple[str, str | None]:
+def _read_dollar(sc: _Scanner) -> tuple[str, str | None, str | None]:
     """Read an expansion starting at `$`; return its source text and the variable name if any."""
     text = sc.text
     start = sc.pos
     if sc.startswith("$(("):
         sc.pos = _skip_balanced(text, sc.pos + 3, "((", "))")
-        return text[start : sc.pos], None
+        return text[start : sc.pos], None, None
     if sc.startswith("$("):
         sc.pos = _skip_command(text, sc.pos + 2)
-        return text[start : sc.pos], None
+        return text[start : sc.pos], None, None
     if sc.startswith("${"):
         end = text.find("}", sc.pos + 2)
         sc.pos = len(text) if end < 0 else end + 1
         inner = text[start + 2 : sc.pos - 1]
         m = _NAME.fullmatch(inner)
-        return text[start : sc.pos], (m.group(0) if m else None)
+        if m:
+            return text[start : sc.pos], m.group(0), None
+        d = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*):?-(.*)", inner, re.DOTALL)
+        if d:
+            return text[start : sc.pos], d.group(1), d.group(2).strip("\"'")
+        return text[start : sc.pos], None, None
     m = _NAME.match(text, sc.pos + 1)
     if m:
         sc.pos = m.end()
-        return text[start : sc.pos], m.group(0)
+        return text[start : sc.pos], m.group(0), None
     nxt = sc.peek(1)
     if nxt and (nxt.isdigit() or nxt in "@*#?$!-"):
         sc.pos += 2
-        return text[start : sc.pos], None
+        return text[start : sc.pos], None, None
     sc.pos += 1
-    return "$", ""  # a lone dollar is literal
+    return "$", "", None  # a lone dollar is literal
 
 
 def _skip_balanced(text: str, pos: int, opening: str, closing: str) -> int:
@@ -201,10 +230,10 @@ def _read_word(sc: _Scanner) -> Word:
     expansions: list[Expansion] = []
     quoted = False
 
-    def add_expansion(src: str, name: str | None) -> None:
+    def add_expansion(src: str, name: str | None, default: str | None = None) -> None:
         at = sum(len(v) for v in value)
         value.append(src)
-        expansions.append(Expansion(at, at + len(src), name))
+        expansions.append(Expansion(at, at + len(src), name, default))
 
     while sc.pos < len(text):
         ch = sc.peek()
@@ -235,11 +264,11 @@ def _read_word(sc: _Scanner) -> Word:
                         value.append(sc.peek(1))
                     sc.pos += 2
                 elif c == "$":
-                    src, name = _read_dollar(sc)
+                    src, name, default = _read_dollar(sc)
                     if name == "":
                         value.append(src)
                     else:
-                        add_expansion(src, name)
+                        add_expansion(src, name, default)
                 elif c == "`":
                     end = _backtick_end(text, sc.pos)
                     add_expansion(text[sc.pos : end], None)
@@ -250,11 +279,11 @@ def _read_word(sc: _Scanner) -> Word:
             sc.pos += 1
             continue
         if ch == "$":
-            src, name = _read_dollar(sc)
+            src, name, default = _read_dollar(sc)
             if name == "":
                 value.append(src)
             else:
-                add_expansion(src, name)
+                add_expansion(src, name, default)
             continue
         if ch == "`":
             end = _backtick_end(text, sc.pos)
@@ -337,7 +366,9 @@ _CHART_ONLY = {"lint", "package", "pull", "fetch", "build", "update", "values", 
                "readme", "crds", "push"}  # fmt: skip
 _RELEASE_ONLY = {"uninstall", "delete", "del", "status", "history", "rollback", "test", "manifest",
                  "notes", "hooks", "revision", "release"}  # fmt: skip
-_PREFIXES = {"exec", "time", "command", "sudo", "nohup"}
+# Words that may precede a command without being it: wrappers and shell keywords.
+_PREFIXES = {"exec", "time", "command", "sudo", "nohup", "env", "then", "do", "else", "if", "elif",
+             "while", "until", "{", "!"}  # fmt: skip
 HELM_NAMES = {"helm", "helm3", "$HELM", "${HELM}", "$HELM_BIN", "${HELM_BIN}"}
 
 
@@ -406,7 +437,7 @@ def parse_helm_command(text: str, variables: Mapping[str, str] | None = None) ->
         if m and not w.operator and _NAME.fullmatch(m.group(1)):
             env.append((m.group(1), m.group(2)))
             i += 1
-        elif w.value in _PREFIXES or w.value == "env":
+        elif w.value in _PREFIXES and not w.quoted:
             i += 1
         else:
             break
@@ -482,7 +513,8 @@ def parse_helm_command(text: str, variables: Mapping[str, str] | None = None) ->
         elif flag.name == "--repo":
             repo = _resolved_or_mark(full, value, "repo", unresolved)
         elif flag.name == "--values":
-            got = _resolved_or_mark(full, value, "values", unresolved)
+            partial = value_word.expand_known(local_vars) if len(flag.words) > 1 else value
+            got = _resolved_or_mark(full, partial, "values", unresolved)
             values_files.extend(p for p in got.split(",") if p)
         elif flag.name in _SET_KINDS:
             kind = _SET_KINDS[flag.name]

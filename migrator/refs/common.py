@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from migrator.helmcmd import ParsedHelm, parse_helm_command, tokenize
 from migrator.model import HelmInvocation
 
-# Parts of a command that, when built at run time, make it impossible to rewrite safely.
-_BLOCKING = ("chart", "release", "values")
+# Parts of a command that, when built at run time, make it impossible to rewrite safely. Values
+# files chosen at run time (`-f values-$ENV.yaml`) are not among them: the rewrite can often keep
+# the same choice with the new files (`-f deploy/values-$ENV.yaml`).
+_BLOCKING = ("chart", "release")
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def _track_assignment(text: str, known: dict[str, str]) -> bool:
         return False
     for w in words:
         name = w.value.split("=", 1)[0]
-        value = w.expand(known) if w.expansions else w.value
+        value = w.expand(known, use_defaults=True) if w.expansions else w.value
         if value is None:
             known.pop(name, None)  # computed at run time: no longer known
         else:

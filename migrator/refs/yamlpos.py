@@ -8,6 +8,7 @@ merging happens; merging then moves origins around for free.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,13 +46,51 @@ class Tagged:
     line: int
 
 
-def load_documents(root: Path, rel: str) -> list[Any]:
-    """Every YAML document of `root/rel`, strings as `Located`. Raises RepoError when unreadable."""
+def load_documents(root: Path, rel: str, templated: bool = False) -> list[Any]:
+    """Every YAML document of `root/rel`, strings as `Located`. Raises RepoError when unreadable.
+
+    `templated` files (helmfiles) may hold Go template actions: `{{ ... }}` is parsed as an opaque
+    string and given back verbatim; a line holding only actions (`{{- if ... }}`) is skipped.
+    """
     path = root / rel
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RepoError(f"{rel}: cannot read: {exc}") from exc
+    if not templated:
+        return load_text(text, rel)
+    actions: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        actions.append(match.group(0))
+        return f"__tpl{len(actions) - 1}__"
+
+    lines = [
+        "#" if _ACTION_LINE.fullmatch(line) else _ACTION.sub(hide, line)
+        for line in text.split("\n")
+    ]
+    docs = load_text("\n".join(lines), rel)
+    return [_restore(doc, actions) for doc in docs]
+
+
+_ACTION = re.compile(r"\{\{.*?\}\}")
+_ACTION_LINE = re.compile(r"\s*(\{\{.*?\}\}\s*)+")
+_HIDDEN = re.compile(r"__tpl(\d+)__")
+
+
+def _restore(node: Any, actions: list[str]) -> Any:
+    if isinstance(node, Located):
+        text = _HIDDEN.sub(lambda m: actions[int(m.group(1))], str(node))
+        return Located(text, node.file, node.line, node.style)
+    if isinstance(node, dict):
+        return {_restore(k, actions): _restore(v, actions) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_restore(v, actions) for v in node]
+    return node
+
+
+def load_text(text: str, rel: str) -> list[Any]:
+    """`load_documents` for text already in memory (`rel` names it in positions and errors)."""
     yaml = YAML(typ="rt")
     try:
         docs = list(yaml.load_all(text))
