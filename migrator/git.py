@@ -127,3 +127,110 @@ def patch_for(repo: Path, writes: Mapping[str, bytes | None]) -> str:
         run(["add", "--all"], cwd=work)
         return run(["diff", "--cached", "--binary", "--no-color", "--no-ext-diff", "HEAD"],
                    cwd=work)
+
+
+# --- branch, commit and push helpers for `apply` (propose stage) -----------------------------
+
+
+def commit_patch(
+    repo: Path,
+    base: str,
+    patch: str,
+    message: str,
+    name: str,
+    email: str,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """Create a commit of `patch` on top of `base` and return its sha.
+
+    Neither the work tree, the index nor HEAD of `repo` changes (the clone cache stays as the
+    plan stage left it): the tree is built in a throwaway index and the commit object is only
+    written to the object store. `name`/`email` are both author and committer.
+    """
+    with tempfile.TemporaryDirectory(prefix="migrator-index-") as tmp:
+        index_env = {**(env or {}), "GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        run(["read-tree", base], cwd=repo, env=index_env)
+        # In a blobless clone this fetches the touched blobs on demand: `env` carries the
+        # credentials for that.
+        run(["apply", "--cached", "--whitespace=nowarn", "-"], cwd=repo, env=index_env,
+            input_text=patch)
+        tree = run(["write-tree"], cwd=repo, env=index_env).strip()
+    ident = {
+        "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email,
+    }
+    return run(["commit-tree", tree, "-p", base, "-F", "-"], cwd=repo,
+               env={**(env or {}), **ident}, input_text=message).strip()
+
+
+def remote_branch_head(repo: Path, branch: str,
+                       env: Mapping[str, str] | None = None) -> str | None:
+    """The sha `branch` points to on `origin`, or None when the branch does not exist."""
+    out = run(["ls-remote", "--heads", "origin", f"refs/heads/{branch}"], cwd=repo, env=env)
+    for line in out.splitlines():
+        sha, _, ref = line.partition("\t")
+        if ref == f"refs/heads/{branch}":
+            return sha
+    return None
+
+
+def fetch_branch(repo: Path, branch: str, env: Mapping[str, str] | None = None) -> str | None:
+    """Fetch the head commit of `origin`'s `branch` (no blobs) and return its sha, or None when
+    the branch does not exist."""
+    local = f"refs/migrator/remote/{branch}"
+    try:
+        run(["fetch", "--quiet", "--no-tags", "--depth", "1", "--filter=blob:none", "origin",
+             f"+refs/heads/{branch}:{local}"], cwd=repo, env=env)
+    except GitError as exc:
+        if "couldn't find remote ref" in str(exc).lower():
+            return None
+        raise
+    return run(["rev-parse", local], cwd=repo).strip()
+
+
+def commit_fields(repo: Path, sha: str) -> tuple[str, str, str]:
+    """(author email, committer email, full message) of commit `sha`."""
+    out = run(["show", "-s", "--format=%ae%x00%ce%x00%B", sha], cwd=repo)
+    author, committer, message = out.split("\x00", 2)
+    return author, committer, message
+
+
+def trailer(message: str, key: str) -> str | None:
+    """The value of the last `key: value` trailer line of a commit message."""
+    found: str | None = None
+    prefix = f"{key.lower()}:"
+    for line in message.splitlines():
+        if line.lower().startswith(prefix):
+            found = line[len(prefix):].strip()
+    return found
+
+
+def has_object(repo: Path, sha: str) -> bool:
+    try:
+        run(["cat-file", "-e", f"{sha}^{{commit}}"], cwd=repo)
+    except GitError:
+        return False
+    return True
+
+
+def push_branch(
+    repo: Path,
+    sha: str,
+    branch: str,
+    expected: str | None,
+    env: Mapping[str, str] | None = None,
+) -> bool:
+    """Point `origin`'s `branch` at `sha`, only if it still points at `expected` (None: only
+    if the branch does not exist yet). False when that lease did not hold: someone else
+    pushed in between, and nothing was overwritten."""
+    ref = f"refs/heads/{branch}"
+    lease = f"--force-with-lease={ref}:{expected or ''}"
+    try:
+        run(["push", "--quiet", lease, "origin", f"{sha}:{ref}"],
+            cwd=repo, env=env)
+    except GitError as exc:
+        text = str(exc)
+        if "stale info" in text or "[rejected]" in text or "fetch first" in text:
+            return False
+        raise
+    return True
