@@ -63,7 +63,7 @@ def find(fork: LoadedChart, fork_name: str, catalog: Catalog) -> Lineage | None:
     """The best-matching published version; ties go to the newest version."""
     best: Lineage | None = None
     best_values = -1.0
-    for (_name, version), candidate in sorted(
+    for _key, candidate in sorted(
             catalog.charts.items(), key=lambda kv: (kv[0][0], version_key(kv[0][1]))):
         lineage = compare(fork, fork_name, candidate)
         # Templates decide; the shape of values.yaml breaks ties between identical templates.

@@ -130,7 +130,11 @@ def render(
     namespace: str | None,
     origin: str,
 ) -> dict[str, str]:
-    """Render offline as `helm upgrade --install` would; `origin` names the chart in errors."""
+    """Render offline as `helm upgrade --install` would.
+
+    `origin` is how errors name the chart: for a fork, its path in the repo, so that Helm's
+    "orders/templates/x.yaml:12" becomes "deploy/orders/templates/x.yaml:12".
+    """
     try:
         return loaded.chart.render(
             values=dict(values),
@@ -139,8 +143,10 @@ def render(
             is_install=True,
         )
     except helm.HelmError as exc:
-        detail = getattr(exc, "detail", None) or str(exc)
-        raise RenderError(f"{origin}: {_one_line(detail)}") from exc
+        detail = _one_line(getattr(exc, "detail", None) or str(exc))
+        if origin != loaded.name:
+            detail = detail.replace(f"{loaded.name}/templates/", f"{origin}/templates/")
+        raise RenderError(detail if origin in detail else f"{origin}: {detail}") from exc
 
 
 def _one_line(text: str) -> str:

@@ -6,7 +6,7 @@ central = the central chart's defaults at the target version
 
 fork vs origin | central vs origin | meaning                         | action
 same           | same              | nobody touched it               | nothing to write
-changed        | any               | the team's deliberate choice    | keep (drop if central equals it)
+changed        | any               | the team's deliberate choice    | keep (unless = central)
 same           | changed           | inherited default since improved| pin (default) or adopt
 
 Everything here is pure: plain dicts in, a ValuesPlan out.
@@ -25,6 +25,7 @@ from migrator.model import ValueDecision, ValueReason, ValuesPlan
 from migrator.tree import MISSING
 
 Policy = Literal["pin", "adopt"]
+_NOT_WRITTEN = ("equal-default", "unmapped", "inherited-adopted")
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def plan_values(inputs: ValuesInputs) -> ValuesPlan:
     base, base_decisions = three_way(base_tr.values, origin, central, inputs.policy)
     renames = {new: old for old, new in base_tr.renamed}
     pins = _identity_and_metadata(inputs, base_tr.values)
-    for path, value, decision in pins:
+    for path, value, _ in pins:
         tree.put(base, path, value)
     env_full: dict[str, dict[str, Any]] = {}
     env_decisions: dict[str, list[ValueDecision]] = {}
@@ -69,14 +70,18 @@ def plan_values(inputs: ValuesInputs) -> ValuesPlan:
     if env_full and set(env_full) != {"default"}:
         base = _push_down_conflicts(base, list(env_full.values()))
     envs = {env: overlay(full, base, central) for env, full in env_full.items()}
-    decisions = [*_with_source(base_decisions, renames), *(d for _, _, d in pins)]
+    written = {tree.dotted(p) for p, _ in tree.leaves(base)}
+    pinned = {d.path for _, _, d in pins}
+    decisions = [d for d in _with_source(base_decisions, renames)
+                 if (d.reason in _NOT_WRITTEN and d.path not in pinned) or d.path in written]
+    decisions.extend(d for _, _, d in pins)
     seen = {(d.path, d.reason, _key(d.value)) for d in decisions}
     for env, env_list in env_decisions.items():
-        written = {tree.dotted(p) for p, _ in tree.leaves(envs[env])}
+        env_written = {tree.dotted(p) for p, _ in tree.leaves(envs[env])}
         for d in _with_source(env_list, renames):
-            if (d.path, d.reason, _key(d.value)) in seen:
-                continue
-            if d.reason in ("equal-default", "unmapped") or d.path in written:
+            if d.path in env_written or (
+                    d.reason in _NOT_WRITTEN and d.path not in pinned
+                    and (d.path, d.reason, _key(d.value)) not in seen):
                 decisions.append(_replace(d, env=env))
     if "default" in envs and not envs["default"]:
         envs.pop("default")

@@ -1,0 +1,113 @@
+"""Run the stages over the fleet: shard, fetch, plan each repo on a bounded pool, collect.
+
+The central chart's versions and the mappings are loaded once per run and shared by every
+worker (loaded Helm charts are immutable and thread-safe; Helm calls release the GIL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from migrator import __version__, git
+from migrator.chart.central import load_catalog
+from migrator.config import PlanSettings
+from migrator.errors import ConfigError, MigratorError
+from migrator.fleet import local
+from migrator.mapping import load_mappings
+from migrator.model import CentralInfo, FleetPlan, RepoPlan, RepoRef, Verdict
+from migrator.planner import Context, plan_repo
+
+OnDone = Callable[[RepoPlan], None]
+
+
+def in_shard(repo: RepoRef, shard: tuple[int, int] | None) -> bool:
+    """Stable across runs and machines: the same repo always lands in the same shard."""
+    if shard is None:
+        return True
+    k, n = shard
+    digest = hashlib.sha256(repo.name.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % n == k - 1
+
+
+def make_context(settings: PlanSettings) -> tuple[Context, CentralInfo]:
+    catalog = load_catalog(str(settings.central), settings.central_name, settings.central_path)
+    catalog.get(settings.target_version)  # fails early, naming the versions there are
+    ctx = Context(
+        catalog=catalog,
+        target_version=settings.target_version,
+        mappings=load_mappings(settings.mappings),
+        policy=settings.inherited,
+        cosmetic_keys=settings.cosmetic_keys,
+        values_dir=settings.values_dir,
+        force=settings.force,
+    )
+    info = CentralInfo(
+        name=catalog.central,
+        source=str(settings.central),
+        target_version=settings.target_version,
+        versions=tuple(catalog.versions()),
+        ref=settings.chart_ref,
+    )
+    return ctx, info
+
+
+def discover(settings: PlanSettings) -> list[RepoRef]:
+    repos = local.list_repos(local.LocalFleetSettings(settings.fleet, settings.include,
+                                                      settings.exclude))
+    return [r for r in repos if in_shard(r, settings.shard)]
+
+
+def fetch(repo: RepoRef, cache: Path, env: Mapping[str, str] | None = None) -> Path:
+    """The repo's clone in the cache, created or brought up to date."""
+    dest = cache / repo.slug
+    git.clone_or_update(repo.url, dest, repo.default_branch, env=env)
+    return dest
+
+
+def plan_fleet(
+    repos: Sequence[RepoRef],
+    settings: PlanSettings,
+    on_done: OnDone | None = None,
+    git_env: Mapping[str, str] | None = None,
+) -> FleetPlan:
+    ctx, info = make_context(settings)
+    cache = settings.work / "cache"
+
+    def one(repo: RepoRef) -> RepoPlan:
+        try:
+            workdir = fetch(repo, cache, git_env)
+        except MigratorError as exc:
+            return RepoPlan(repo, None, Verdict.ERROR, f"fetch failed: {exc}")
+        return plan_repo(repo, workdir, ctx)
+
+    results: dict[str, RepoPlan] = {}
+    with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
+        futures = {pool.submit(one, repo): repo for repo in repos}
+        for future in as_completed(futures):
+            repo = futures[future]
+            try:
+                plan = future.result()
+            except Exception as exc:  # noqa: BLE001 - one repo's bug must not stop the fleet
+                plan = RepoPlan(repo, None, Verdict.ERROR,
+                                f"internal error: {type(exc).__name__}: {exc}")
+            results[repo.slug] = plan
+            if on_done:
+                on_done(plan)
+    ordered = tuple(results[r.slug] for r in repos)
+    return FleetPlan(central=info, repos=ordered, tool_version=__version__,
+                     plan_id=_plan_id(ordered, info))
+
+
+def _plan_id(repos: Sequence[RepoPlan], info: CentralInfo) -> str:
+    digest = hashlib.sha256(f"{info.name}\0{info.target_version}".encode())
+    for r in repos:
+        digest.update(f"{r.repo.slug}\0{r.plan_hash or r.verdict.value}\0".encode())
+    return digest.hexdigest()[:7]
+
+
+def check_settings(settings: PlanSettings) -> None:
+    if not settings.fleet.exists():
+        raise ConfigError(f"--fleet {settings.fleet}: no such directory or file")

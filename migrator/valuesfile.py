@@ -1,0 +1,310 @@
+"""Write the migrated values files by editing the fork's own files (ruamel.yaml round trip).
+
+The fork's values.yaml is the starting point: keys the plan does not keep are removed, renamed keys
+move (with their comments), values the plan changes are set in place, and what the plan adds
+(identity, pinned metadata, repairs) is inserted with a short comment saying why. Comment lines
+written above a key stay above it, even when the key before it is removed.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import CommentMark
+from ruamel.yaml.tokens import CommentToken
+
+from migrator import tree
+from migrator.mapping import Rule
+from migrator.model import ValueDecision
+
+_WHY = {
+    "identity": "migrator: keeps resource names and selector labels",
+    "metadata": "migrator: the fork's appVersion",
+    "repair": "migrator: was hard-coded in a template",
+    "inherited-pinned": "migrator: inherited default, pinned",
+}
+
+
+def _yaml() -> YAML:
+    y = YAML()
+    y.preserve_quotes = True
+    y.width = 4096
+    y.indent(mapping=2, sequence=4, offset=2)
+    return y
+
+
+def render_values(
+    wanted: Mapping[str, Any],
+    source_text: str | None,
+    rules: Sequence[Rule] = (),
+    decisions: Sequence[ValueDecision] = (),
+    header: str | None = None,
+) -> str:
+    """The YAML text of a values file holding exactly `wanted`, shaped after `source_text`."""
+    y = _yaml()
+    doc: Any = y.load(source_text) if source_text and source_text.strip() else None
+    if not isinstance(doc, CommentedMap):
+        doc = CommentedMap()
+    for rule in rules:
+        if rule.kind == "rename" and rule.target:
+            _move(doc, tree.undotted(rule.source), tree.undotted(rule.target))
+    if len(doc) and list(doc)[0] not in wanted:
+        _drop_first_key_comment(doc)
+    leads: dict[tuple[int, str], str] = {}
+    trailer = _collect_leads(doc, leads)
+    _strip_following(doc)
+    _prune(doc, dict(wanted))
+    _add_missing(doc, dict(wanted), (), {d.path: d for d in decisions})
+    _reattach(doc, leads)
+    first_lead = leads.get((id(doc), list(doc)[0]), "") if len(doc) else ""
+    if first_lead.strip():
+        _prepend_to_first_key(doc, first_lead)
+    if trailer.strip() and len(doc):
+        _append_after(doc, list(doc)[-1], trailer)
+    if header:
+        doc.yaml_set_start_comment(header)
+    if not len(doc):
+        return (f"# {header}\n" if header else "") + "{}\n"
+    out = io.StringIO()
+    y.dump(doc, out)
+    return out.getvalue()
+
+
+# --- renames -----------------------------------------------------------------------------
+
+
+def _move(doc: CommentedMap, src: tree.Path, dst: tree.Path) -> None:
+    parent = _node(doc, src[:-1])
+    if not isinstance(parent, CommentedMap) or src[-1] not in parent:
+        return
+    position = list(parent).index(src[-1])
+    value = parent[src[-1]]
+    slot = parent.ca.items.pop(src[-1], None)
+    del parent[src[-1]]
+    if src[:-1] == dst[:-1]:
+        parent.insert(position, dst[-1], value)
+        if slot:
+            parent.ca.items[dst[-1]] = slot
+        return
+    # Build the destination chain; a new top-level key takes the old key's place.
+    node = doc
+    for i, key in enumerate(dst[:-1]):
+        if not isinstance(node.get(key), CommentedMap):
+            if i == 0 and src[:-1] == ():
+                node.insert(min(position, len(node)), key, CommentedMap())
+            else:
+                node[key] = CommentedMap()
+        node = node[key]
+    node[dst[-1]] = value
+    if slot and len(dst) > 1 and src[:-1] == () and dst[0] in doc:
+        _merge_slot(doc, dst[0], slot)
+
+
+def _merge_slot(node: CommentedMap, key: str, slot: list[Any]) -> None:
+    existing = node.ca.items.get(key)
+    if existing is None or existing[2] is None:
+        node.ca.items[key] = slot
+
+
+def _node(doc: Any, path: tree.Path) -> Any:
+    for key in path:
+        if not isinstance(doc, CommentedMap) or key not in doc:
+            return None
+        doc = doc[key]
+    return doc
+
+
+# --- comments above keys -----------------------------------------------------------------
+
+
+def _drop_first_key_comment(doc: CommentedMap) -> None:
+    """The file's opening comment ends with the first key's own paragraph: it goes with it."""
+    start = doc.ca.comment
+    if not start or not start[1]:
+        return
+    text = "".join(token.value for token in start[1])
+    paragraphs = text.rstrip("\n").split("\n\n")
+    kept = "\n\n".join(paragraphs[:-1])
+    start[1] = [CommentToken(kept + "\n\n", CommentMark(0), None)] if kept else None
+
+
+def _prepend_to_first_key(doc: CommentedMap, text: str) -> None:
+    """A removed first key's successor inherits the end of the file's opening comment."""
+    start = doc.ca.comment
+    existing = "".join(token.value for token in start[1]) if start and start[1] else ""
+    token = CommentToken(existing + text.lstrip("\n"), CommentMark(0), None)
+    if start:
+        start[1] = [token]
+    else:
+        doc.ca.comment = [None, [token]]
+
+
+def _split(value: str) -> tuple[str | None, str]:
+    """A post-key comment token holds the key's end-of-line comment, then the lines that
+    stand above the next key."""
+    if value.startswith("#"):
+        first, _, rest = value.partition("\n")
+        return first, rest
+    # Without an end-of-line comment the token starts with the key line's own line break.
+    return None, value[1:] if value.startswith("\n") else value
+
+
+def _post(node: Any, key: Any) -> tuple[Any, Any, int]:
+    """Where the comment lines after `key` (and its whole value) are stored: the slot after the
+    last scalar of the value (ruamel keeps them there, index 2 in maps and 0 in sequences)."""
+    value = node[key]
+    if isinstance(value, CommentedMap) and len(value):
+        return _post(value, list(value)[-1])
+    if isinstance(value, CommentedSeq) and len(value):
+        return _post(value, len(value) - 1)
+    return node, key, 0 if isinstance(node, CommentedSeq) else 2
+
+
+def _following(node: CommentedMap, key: Any) -> str:
+    holder, hkey, index = _post(node, key)
+    slot = holder.ca.items.get(hkey)
+    if not slot or slot[index] is None:
+        return ""
+    return _split(slot[index].value)[1]
+
+
+def _pre(node: CommentedMap, key: Any) -> str:
+    """Comment lines ruamel stored *before* a key (after a flow collection, for instance)."""
+    slot = node.ca.items.get(key)
+    if not slot or not slot[1]:
+        return ""
+    return "".join(" " * (token.column or 0) + token.value for token in slot[1])
+
+
+def _collect_leads(node: CommentedMap, leads: dict[tuple[int, str], str]) -> str:
+    keys = list(node)
+    for i, key in enumerate(keys):
+        if i:
+            text = _following(node, keys[i - 1]) + _pre(node, key)
+            leads[(id(node), key)] = _own_lines(text, _column(node, key))
+        if isinstance(node[key], CommentedMap):
+            _collect_leads(node[key], leads)
+    return _following(node, keys[-1]) if keys else ""
+
+
+def _column(node: CommentedMap, key: Any) -> int:
+    try:
+        return int(node.lc.key(key)[1])
+    except (AttributeError, KeyError, TypeError):
+        return 0
+
+
+def _own_lines(text: str, column: int) -> str:
+    """The comment block right above a key: trailing lines not indented deeper than the key.
+    Deeper lines (commented-out examples of the previous value) stay with that value."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    kept: list[str] = []
+    for line in reversed(lines):
+        if line.strip() and len(line) - len(line.lstrip()) > column:
+            break
+        kept.append(line)
+    return "".join(f"{line}\n" for line in reversed(kept))
+
+
+def _strip_following(node: CommentedMap, top: bool = True) -> None:
+    """Remove the comment lines that stand above each key (collected as leads first);
+    end-of-line comments, and comments inside lists (never pruned), stay."""
+    for i, key in enumerate(list(node)):
+        holder, hkey, index = _post(node, key)
+        slot = holder.ca.items.get(hkey)
+        if slot and slot[index] is not None:
+            eol, _ = _split(slot[index].value)
+            if eol is None:
+                slot[index] = None
+            else:
+                slot[index].value = eol + "\n"
+        own = node.ca.items.get(key)
+        if own and (i or not top) and own[1]:
+            own[1] = None
+        if isinstance(node[key], CommentedMap):
+            _strip_following(node[key], top=False)
+
+
+def _append_after(node: CommentedMap, key: Any, text: str) -> None:
+    """Put comment lines after `key` (and its whole value), that is above the next key."""
+    holder, hkey, index = _post(node, key)
+    slot = holder.ca.items.setdefault(hkey, [None, None, None, None])
+    if slot[index] is None:
+        slot[index] = CommentToken("\n" + text, CommentMark(0), None)
+    else:
+        slot[index].value = slot[index].value.rstrip("\n") + "\n" + text
+
+
+def _reattach(node: CommentedMap, leads: Mapping[tuple[int, str], str]) -> None:
+    keys = list(node)
+    for i, key in enumerate(keys):
+        lead = leads.get((id(node), key), "")
+        if i and lead:
+            _append_after(node, keys[i - 1], lead)
+        if isinstance(node[key], CommentedMap):
+            _reattach(node[key], leads)
+
+
+# --- content -----------------------------------------------------------------------------
+
+
+def _prune(node: CommentedMap, wanted: dict[str, Any]) -> None:
+    for key in list(node):
+        if key not in wanted:
+            del node[key]
+            node.ca.items.pop(key, None)
+            continue
+        want = wanted[key]
+        have = node[key]
+        if isinstance(want, dict) and isinstance(have, CommentedMap):
+            _prune(have, want)
+        elif not tree.same(_plain(have), want):
+            node[key] = _fresh(want)
+
+
+def _add_missing(node: CommentedMap, wanted: dict[str, Any], path: tree.Path,
+                 why: Mapping[str, ValueDecision]) -> None:
+    for key, want in wanted.items():
+        p = (*path, str(key))
+        if key in node:
+            if isinstance(want, dict) and isinstance(node[key], CommentedMap):
+                _add_missing(node[key], want, p, why)
+            continue
+        decision = why.get(tree.dotted(p))
+        node[key] = _fresh(want)
+        comment = _WHY.get(decision.reason) if decision else None
+        if comment and not isinstance(want, dict):
+            node.yaml_add_eol_comment(comment, key)
+
+
+def _fresh(value: Any) -> Any:
+    if isinstance(value, dict):
+        out = CommentedMap()
+        for k, v in value.items():
+            out[k] = _fresh(v)
+        return out
+    if isinstance(value, list):
+        return CommentedSeq(_fresh(v) for v in value)
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return value
