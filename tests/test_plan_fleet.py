@@ -1,0 +1,183 @@
+"""`plan` over the fixture fleet: every case gets the verdict its expected.toml names, and every
+`ready` claim is proved again here, independently of the planner, by applying the patch to a
+fresh clone and rendering the central chart with the files it wrote."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import pytest
+
+from migrator import demo, tree
+from migrator.chart import manifests, render
+from migrator.model import FleetPlan, RepoPlan, Verdict
+
+CASES = demo.case_names()
+
+
+def _plan(fleet: FleetPlan, case: str) -> RepoPlan:
+    return next(r for r in fleet.repos if r.repo.name == case)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_case_gets_its_expected_verdict_and_reason(fleet_plan: FleetPlan, case: str) -> None:
+    want = demo.expected(case)
+    got = _plan(fleet_plan, case)
+    assert got.verdict is want.verdict, got.reason
+    assert want.reason.lower() in got.reason.lower(), got.reason
+    found = {d.diff_class for c in got.charts for e in c.environments for d in e.differences}
+    assert want.classes <= found, (want.classes, found)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_lineage_finds_the_version_the_fork_came_from(fleet_plan: FleetPlan, case: str) -> None:
+    want = demo.expected(case)
+    got = _plan(fleet_plan, case)
+    for chart in want.charts:
+        if chart.lineage is None:
+            continue
+        plan = next(c for c in got.charts if c.path == chart.path)
+        if plan.verdict is Verdict.ERROR:
+            continue  # Helm cannot load a chart whose values.yaml is malformed
+        assert plan.lineage is not None
+        assert plan.lineage.version == chart.lineage
+
+
+def _clone_with_patch(plan: RepoPlan, fleet_dir: Path, dest: Path) -> Path:
+    subprocess.run(["git", "clone", "-q", str(fleet_dir / plan.repo.name), str(dest)],
+                   check=True)
+    subprocess.run(["git", "checkout", "-q", plan.commit or "HEAD"], cwd=dest, check=True)
+    assert plan.patch
+    subprocess.run(["git", "apply", "--index", "-"], cwd=dest, input=plan.patch.encode(),
+                   check=True)
+    return dest
+
+
+def _descriptive(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object without the labels the plan is allowed to change (helm.sh/chart, version)."""
+    out = manifests.normalize(obj)
+    for path in (("metadata", "labels"), ("spec", "template", "metadata", "labels")):
+        labels = tree.get(out, path, None)
+        if isinstance(labels, dict):
+            for key in manifests.DEFAULT_COSMETIC_KEYS:
+                labels.pop(key, None)
+    return out
+
+
+def _objects(rendered: dict[str, str], namespace: str | None) -> dict[Any, Any]:
+    index = manifests.index(render.parse_manifests(rendered), namespace)
+    return {(r.kind, r.namespace, r.name): _descriptive(o) for r, o in index.objects.items()}
+
+
+def _values(repo: Path, files: list[str]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for f in files:
+        merged = tree.merge(merged, helm.values_from_yaml((repo / f).read_text()))
+    return merged
+
+
+@pytest.mark.parametrize("case", [c for c in CASES
+                                  if demo.expected(c).verdict is Verdict.READY])
+def test_ready_means_the_written_files_render_the_same_manifests(
+        fleet_plan: FleetPlan, fleet_dir: Path, central_sources: demo.CentralSources,
+        tmp_path: Path, case: str) -> None:
+    plan = _plan(fleet_plan, case)
+    before_repo = fleet_dir / case
+    after_repo = _clone_with_patch(plan, fleet_dir, tmp_path / "after")
+    central = helm.Chart.load(central_sources.repo_dir / "app-template-2.0.0.tgz")
+    for chart in plan.charts:
+        assert not (after_repo / chart.path).exists(), "the embedded chart is removed"
+        fork = helm.Chart.load(before_repo / chart.path)
+        for env in chart.environments:
+            sources = [f for f in chart.source_values_files if f != f"{chart.path}/values.yaml"]
+            env_sources = [f for f in sources if env.name in f] if env.name != "default" else []
+            flags = _set_flags(plan, env.name)
+            before = fork.render(tree.merge(_values(before_repo, env_sources), flags),
+                                 name=env.release, namespace=env.namespace or "default")
+            written = list(env.values_files)
+            assert all((after_repo / f).is_file() for f in written), written
+            after = central.render(tree.merge(_values(after_repo, written), flags),
+                                   name=env.release, namespace=env.namespace or "default")
+            assert _objects(before, env.namespace) == _objects(after, env.namespace), env.name
+
+
+def _set_flags(plan: RepoPlan, env: str) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for ref in plan.references:
+        if ref.subcommand in ("upgrade", "install") and (
+                env == "default" or any(env in f for f in ref.values_files)):
+            for flag in ref.set_flags:
+                merged = tree.merge(merged, helm.parse_set_string(f"{flag.key}={flag.value}"))
+    return merged
+
+
+@pytest.mark.parametrize("case", [c for c in CASES
+                                  if demo.expected(c).verdict in (Verdict.READY, Verdict.REVIEW)])
+def test_no_written_value_equals_the_central_default(
+        fleet_plan: FleetPlan, fleet_dir: Path, central_sources: demo.CentralSources,
+        tmp_path: Path, case: str) -> None:
+    plan = _plan(fleet_plan, case)
+    after_repo = _clone_with_patch(plan, fleet_dir, tmp_path / "after")
+    defaults = helm.Chart.load(central_sources.repo_dir / "app-template-2.0.0.tgz").values
+    written = [p for p in after_repo.rglob("values*.yaml")
+               if p.relative_to(after_repo).parts[0] == "deploy"]
+    assert written
+    for path in written:
+        for key, value in tree.leaves(helm.values_from_yaml(path.read_text())):
+            default = tree.get(defaults, key)
+            assert not tree.same(value, default), f"{path.name}: {'.'.join(key)} = default"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_expected_keys_are_kept_and_dropped(fleet_plan: FleetPlan, case: str) -> None:
+    want = demo.expected(case)
+    got = _plan(fleet_plan, case)
+    for chart in want.charts:
+        plan = next(c for c in got.charts if c.path == chart.path)
+        if plan.values is None:
+            continue
+        for key in chart.keep:
+            assert tree.get(plan.values.base, tree.undotted(key)) is not tree.MISSING, key
+        for key in chart.drop:
+            assert tree.get(plan.values.base, tree.undotted(key)) is tree.MISSING, key
+        for env in chart.environments:
+            if env.name is None:
+                continue
+            values = plan.values.envs.get(env.name, {})
+            for key in env.keep:
+                assert tree.get(values, tree.undotted(key)) is not tree.MISSING, (env.name, key)
+            for key in env.drop:
+                assert tree.get(values, tree.undotted(key)) is tree.MISSING, (env.name, key)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_environments_release_and_values_files_come_from_the_deploy_commands(
+        fleet_plan: FleetPlan, case: str) -> None:
+    want = demo.expected(case)
+    got = _plan(fleet_plan, case)
+    for chart in want.charts:
+        plan = next(c for c in got.charts if c.path == chart.path)
+        for env in chart.environments:
+            candidates = [e for e in plan.environments
+                          if env.name is None or e.name == env.name]
+            assert candidates, (env.name, [e.name for e in plan.environments])
+            assert candidates[0].release == env.release
+            assert candidates[0].namespace == env.namespace
+
+
+def test_a_failing_repo_never_stops_the_fleet(fleet_plan: FleetPlan) -> None:
+    verdicts = {r.repo.name: r.verdict for r in fleet_plan.repos}
+    assert Verdict.ERROR in verdicts.values()
+    assert sum(v is Verdict.READY for v in verdicts.values()) >= 5
+    assert len(verdicts) == len(CASES)
+
+
+def test_blocked_repos_propose_no_change_set(fleet_plan: FleetPlan) -> None:
+    for plan in fleet_plan.repos:
+        if plan.verdict in (Verdict.BLOCKED, Verdict.ERROR, Verdict.SKIPPED):
+            assert plan.patch is None, plan.repo.name
+        else:
+            assert plan.patch, plan.repo.name
