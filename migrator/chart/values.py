@@ -73,7 +73,8 @@ def plan_values(inputs: ValuesInputs) -> ValuesPlan:
     written = {tree.dotted(p) for p, _ in tree.leaves(base)}
     pinned = {d.path for _, _, d in pins}
     decisions = [d for d in _with_source(base_decisions, renames)
-                 if (d.reason in _NOT_WRITTEN and d.path not in pinned) or d.path in written]
+                 if (d.reason in _NOT_WRITTEN and d.path not in pinned)
+                 or (d.reason not in _NOT_WRITTEN and d.path in written)]
     decisions.extend(d for _, _, d in pins)
     seen = {(d.path, d.reason, _key(d.value)) for d in decisions}
     for env, env_list in env_decisions.items():
@@ -129,7 +130,7 @@ def _walk(fork: dict[str, Any], origin: Any, central: Any, path: tree.Path, free
             child_free = free or (isinstance(cv, dict) and not cv)
             _walk(fv, ov, cv, p, child_free, has_origin, policy, out, decisions)
             continue
-        if isinstance(fv, dict) and not fv:
+        if isinstance(fv, dict) and not fv and isinstance(cv, dict):
             _empty_map(fv, ov, cv, p, has_origin, policy, out, decisions)
             continue
         if cv is not MISSING and tree.same(fv, cv):
@@ -162,10 +163,10 @@ def _walk(fork: dict[str, Any], origin: Any, central: Any, path: tree.Path, free
                                        note="removed by the team"))
 
 
-def _empty_map(fv: dict[str, Any], ov: Any, cv: Any, p: tree.Path, has_origin: bool,
+def _empty_map(fv: dict[str, Any], ov: Any, cv: dict[str, Any], p: tree.Path, has_origin: bool,
                policy: Policy, out: dict[str, Any], decisions: list[ValueDecision]) -> None:
     """An empty map changes nothing in Helm, unless the central chart filled it since."""
-    if not isinstance(cv, dict) or not cv:
+    if not cv:
         return
     inherited = has_origin and isinstance(ov, dict) and not ov
     if inherited and policy == "adopt":
