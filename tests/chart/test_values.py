@@ -152,7 +152,7 @@ def test_extracted_values_merged_onto_the_central_defaults_give_the_fork_values(
         got = tree.coalesce(central, written)  # what the central chart renders with
         for key, value in tree.leaves(effective):
             if value == {} or value is None:
-                assert tree.get(got, key, None) is None, key
+                assert not tree.get(got, key, None), key
             else:
                 assert tree.same(tree.get(got, key), value), key
         for key, value in tree.leaves(written):
