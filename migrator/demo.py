@@ -1,0 +1,391 @@
+"""Builds the demo world from `fixtures/`: the central chart's sources and a fleet of app repos.
+
+Everything is deterministic: fixed author, committer and dates, so the same fixtures always give
+the same commit ids. Repositories are written with one `git fast-import` each (plus `init` and a
+`read-tree` to check the tree out), which keeps a thousand-repo benchmark fleet cheap to build.
+Nothing here prints; problems raise `migrator.errors` exceptions naming the fixture file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import helm_python
+
+from migrator.errors import ConfigError, RepoError
+from migrator.git import run
+from migrator.model import DiffClass, Verdict
+
+CENTRAL_NAME = "app-template"
+TARGET_VERSION = "2.0.0"
+HELPER_PREFIX = f"{CENTRAL_NAME}."
+
+# 2024-01-01T00:00:00Z; every commit is a fixed number of days after it.
+_EPOCH = 1704067200
+_DAY = 86400
+_AUTHOR = "Dev Team <dev-team@example.com>"
+_RELEASER = "Platform Team <platform@example.com>"
+# fast-import takes paths unquoted only when they are this simple; fixtures never need more.
+_PLAIN_PATH = re.compile(r"^[A-Za-z0-9._@+/-]+$")
+_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+# fast-import explodes small imports into loose objects by default; one pack per repo is smaller
+# and quicker to write.
+_KEEP_PACK = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "fastimport.unpackLimit",
+              "GIT_CONFIG_VALUE_0": "0"}
+
+
+def fixtures_dir() -> Path:
+    return Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def central_chart_dir(fixtures: Path | None = None) -> Path:
+    return (fixtures or fixtures_dir()) / "central" / CENTRAL_NAME
+
+
+def central_versions(fixtures: Path | None = None) -> tuple[str, ...]:
+    """The published versions of the central chart, oldest first."""
+    root = central_chart_dir(fixtures)
+    if not root.is_dir():
+        raise ConfigError(f"central chart fixtures not found at {root}")
+    return tuple(sorted((p.name for p in root.iterdir() if _SEMVER.match(p.name)),
+                        key=_semver_key))
+
+
+def _semver_key(version: str) -> tuple[int, int, int]:
+    match = _SEMVER.match(version)
+    if match is None:
+        raise ConfigError(f"not a plain semantic version: {version!r}")
+    major, minor, patch = match.groups()
+    return int(major), int(minor), int(patch)
+
+
+# ---------------------------------------------------------------------------------------------
+# Git repositories from in-memory snapshots
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One commit as a full snapshot of the tree: repo-relative path -> text content."""
+
+    message: str
+    files: Mapping[str, str]
+
+
+def write_repo(path: Path, commits: Iterable[Commit], tags: Mapping[str, int] | None = None,
+               author: str = _AUTHOR, first_day: int = 0) -> Path:
+    """Create a git repo at `path` holding `commits` on `main` in order, checked out.
+
+    `tags` maps a tag name to the index of the commit it points at (annotated tags).
+    """
+    commits = list(commits)
+    if not commits:
+        raise RepoError(f"{path}: a repository needs at least one commit")
+    if path.exists() and any(path.iterdir()):
+        raise RepoError(f"{path}: not empty; demo repositories are built from scratch")
+    path.mkdir(parents=True, exist_ok=True)
+    # An empty template skips the sample hooks: a thousand repos stay small and quick to write.
+    run(["init", "--quiet", "--template=", "--initial-branch=main", str(path)])
+    out: list[str] = []
+    for index, commit in enumerate(commits):
+        when = f"{_EPOCH + (first_day + index) * _DAY} +0000"
+        out.append(f"commit refs/heads/main\nmark :{index + 1}\n")
+        out.append(f"author {author} {when}\ncommitter {author} {when}\n")
+        out.append(_data(commit.message.rstrip("\n") + "\n", path, "commit message"))
+        if index:
+            out.append(f"from :{index}\n")
+        out.append("deleteall\n")
+        for rel in sorted(commit.files):
+            if not _PLAIN_PATH.match(rel):
+                raise RepoError(f"{path}: unsupported file name {rel!r}")
+            out.append(f"M 100644 inline {rel}\n")
+            out.append(_data(commit.files[rel], path, rel))
+        out.append("\n")
+    for tag, index in (tags or {}).items():
+        if not 0 <= index < len(commits):
+            raise RepoError(f"{path}: tag {tag} points at commit {index}, which does not exist")
+        when = f"{_EPOCH + (first_day + index) * _DAY} +0000"
+        out.append(f"tag {tag}\nfrom :{index + 1}\ntagger {author} {when}\n")
+        out.append(_data(f"{tag}\n", path, f"tag {tag}"))
+    run(["fast-import", "--quiet", "--date-format=raw"], cwd=path, input_text="".join(out),
+        env=_KEEP_PACK)
+    run(["read-tree", "--reset", "-u", "HEAD"], cwd=path)
+    return path
+
+
+def _data(text: str, repo: Path, what: str) -> str:
+    # `data <n>` counts bytes; ASCII keeps bytes == characters whatever the pipe's encoding.
+    if not text.isascii():
+        raise RepoError(f"{repo}: {what} is not ASCII; fixtures must be ASCII")
+    return f"data {len(text)}\n{text}\n"
+
+
+def read_tree(root: Path) -> dict[str, str]:
+    """Every file under `root` as repo-relative path -> text."""
+    if not root.is_dir():
+        raise RepoError(f"fixture directory not found: {root}")
+    return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+# ---------------------------------------------------------------------------------------------
+# The central chart: a chart repository directory and a git repository with tags
+
+
+@dataclass(frozen=True)
+class CentralSources:
+    repo_dir: Path  # app-template-<v>.tgz per version + index.yaml
+    git_dir: Path  # the chart at the root, tag v<version> per version
+    name: str
+    versions: tuple[str, ...]
+
+
+def build_central(dest: Path, fixtures: Path | None = None) -> CentralSources:
+    """Publish every central version both ways under `dest` (`charts/` and `app-template.git/`)."""
+    versions = central_versions(fixtures)
+    source = central_chart_dir(fixtures)
+    repo_dir = dest / "charts"
+    repo_dir.mkdir(parents=True, exist_ok=True)
+    for version in versions:
+        helm_python.package(source / version, destination=repo_dir)
+    helm_python.repo_index_generate(repo_dir)
+    git_dir = dest / f"{CENTRAL_NAME}.git"
+    commits = [Commit(f"Release {CENTRAL_NAME} {v}", read_tree(source / v)) for v in versions]
+    write_repo(git_dir, commits, tags={f"v{v}": i for i, v in enumerate(versions)},
+               author=_RELEASER)
+    return CentralSources(repo_dir=repo_dir, git_dir=git_dir, name=CENTRAL_NAME,
+                          versions=versions)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fleet cases: case.toml (inputs) and expected.toml (what `migrator plan` must conclude)
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    path: str  # repo-relative chart directory
+    name: str
+    app_version: str | None
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    case: str
+    app: str
+    description: str
+    forked_from: str | None  # central version the fork was copied from; None without a fork
+    charts: tuple[ChartSpec, ...]
+    message: str  # message of the overlay commit
+    remove: tuple[str, ...] = ()  # paths the overlay commit deletes
+
+
+@dataclass(frozen=True)
+class EnvExpectation:
+    release: str
+    namespace: str | None
+    values_files: tuple[str, ...]  # as model.Environment: the chart's own values.yaml excluded
+    name: str | None = None  # None: the case does not pin the environment's name
+    set_flags: Mapping[str, str] = field(default_factory=dict)  # key -> value as written
+    keep: tuple[str, ...] = ()  # dotted paths this environment's values file must hold
+    drop: tuple[str, ...] = ()  # dotted paths it must not hold
+
+
+@dataclass(frozen=True)
+class ChartExpectation:
+    path: str
+    name: str
+    lineage: str | None  # central version lineage must find
+    environments: tuple[EnvExpectation, ...]
+    keep: tuple[str, ...] = ()  # dotted paths (central 2.0.0 schema) the base values must hold
+    drop: tuple[str, ...] = ()  # dotted paths the base values must not hold
+
+
+@dataclass(frozen=True)
+class CaseExpectation:
+    case: str
+    verdict: Verdict
+    reason: str  # substring of the repo's reason (case-insensitive)
+    classes: frozenset[DiffClass]  # classes that must appear among the differences found
+    charts: tuple[ChartExpectation, ...] = ()
+    reason_pattern: str | None = None  # regex the reason must match (re.search)
+    never_shown: tuple[str, ...] = ()  # strings no report may contain
+
+
+def case_dir(case: str, fixtures: Path | None = None) -> Path:
+    return (fixtures or fixtures_dir()) / "fleet" / case
+
+
+def case_names(fixtures: Path | None = None) -> tuple[str, ...]:
+    root = (fixtures or fixtures_dir()) / "fleet"
+    if not root.is_dir():
+        raise ConfigError(f"fleet fixtures not found at {root}")
+    return tuple(sorted(p.name for p in root.iterdir() if (p / "case.toml").is_file()))
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"fixture file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def load_case(case: str, fixtures: Path | None = None) -> CaseSpec:
+    path = case_dir(case, fixtures) / "case.toml"
+    data = _toml(path)
+    try:
+        app = str(data["app"])
+        default_version = data.get("app_version")
+        charts = tuple(
+            ChartSpec(path=str(c["path"]), name=str(c.get("name", app)),
+                      app_version=c.get("app_version", default_version))
+            for c in data.get("charts", [])
+        )
+        return CaseSpec(case=case, app=app, description=str(data["description"]),
+                        forked_from=data.get("forked_from"), charts=charts,
+                        message=str(data["message"]), remove=tuple(data.get("remove", ())))
+    except KeyError as exc:
+        raise ConfigError(f"{path}: missing key {exc}") from exc
+
+
+def expected(case: str, fixtures: Path | None = None) -> CaseExpectation:
+    """The parsed `expected.toml` of a fleet case."""
+    path = case_dir(case, fixtures) / "expected.toml"
+    data = _toml(path)
+    try:
+        charts = tuple(
+            ChartExpectation(
+                path=str(c["path"]), name=str(c["name"]), lineage=c.get("lineage"),
+                keep=tuple(c.get("keep", ())), drop=tuple(c.get("drop", ())),
+                environments=tuple(
+                    EnvExpectation(
+                        release=str(e["release"]), namespace=e.get("namespace"),
+                        values_files=tuple(e.get("values_files", ())), name=e.get("name"),
+                        set_flags=dict(e.get("set", {})), keep=tuple(e.get("keep", ())),
+                        drop=tuple(e.get("drop", ())),
+                    )
+                    for e in c.get("environments", [])
+                ),
+            )
+            for c in data.get("charts", [])
+        )
+        return CaseExpectation(
+            case=case, verdict=Verdict(data["verdict"]), reason=str(data["reason"]),
+            classes=frozenset(DiffClass(c) for c in data.get("classes", ())), charts=charts,
+            reason_pattern=data.get("reason_pattern"),
+            never_shown=tuple(data.get("never_shown", ())),
+        )
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+# ---------------------------------------------------------------------------------------------
+# Forks and their history
+
+
+def fork_chart(central_version_dir: Path, name: str, app_version: str | None) -> dict[str, str]:
+    """Copy a central chart version the way teams forked it: renamed, version 0.1.0, own helpers.
+
+    Returns chart-relative path -> content.
+    """
+    files = read_tree(central_version_dir)
+    chart_yaml = files["Chart.yaml"]
+    chart_yaml = re.sub(r"(?m)^name: .*$", f"name: {name}", chart_yaml)
+    chart_yaml = re.sub(r"(?m)^version: .*$", "version: 0.1.0", chart_yaml)
+    if app_version is not None:
+        chart_yaml = re.sub(r"(?m)^appVersion: .*$", f'appVersion: "{app_version}"', chart_yaml)
+    files["Chart.yaml"] = chart_yaml
+    for rel, text in files.items():
+        if rel.startswith("templates/"):
+            files[rel] = text.replace(HELPER_PREFIX, f"{name}.")
+    return files
+
+
+def case_history(case: str, fixtures: Path | None = None) -> tuple[Commit, ...]:
+    """The commits of a case's repo: the pristine fork (plus `initial/`), then the overlay."""
+    spec = load_case(case, fixtures)
+    root = case_dir(case, fixtures)
+    tree: dict[str, str] = {}
+    if spec.charts:
+        if spec.forked_from is None:
+            raise ConfigError(f"{root / 'case.toml'}: charts need forked_from")
+        version_dir = central_chart_dir(fixtures) / spec.forked_from
+        for chart in spec.charts:
+            for rel, text in fork_chart(version_dir, chart.name, chart.app_version).items():
+                tree[f"{chart.path}/{rel}"] = text
+    if (root / "initial").is_dir():
+        tree.update(read_tree(root / "initial"))
+    if spec.charts:
+        noun = "chart" if len(spec.charts) == 1 else "charts"
+        first = f"Add {noun} forked from {CENTRAL_NAME} {spec.forked_from}"
+    else:
+        first = f"Initial commit of {spec.app}"
+    second = {rel: text for rel, text in tree.items()
+              if not any(rel == r or rel.startswith(f"{r.rstrip('/')}/") for r in spec.remove)}
+    second.update(read_tree(root / "overlay"))
+    return Commit(first, tree), Commit(spec.message, second)
+
+
+def build_case(dest: Path, case: str, fixtures: Path | None = None) -> Path:
+    """Write one case as a git repository at `dest`."""
+    return write_repo(dest, case_history(case, fixtures))
+
+
+def build_fleet(dest: Path, fixtures: Path | None = None) -> list[Path]:
+    """One git repository per fleet case, at `dest/<case>`, in case-name order."""
+    return [build_case(dest / case, case, fixtures) for case in case_names(fixtures)]
+
+
+def rename_app(commits: Iterable[Commit], old: str, new: str) -> tuple[Commit, ...]:
+    """Rename app `old` to `new` in every path and file: chart names, helpers, releases, images.
+
+    Only whole words are replaced (`users-api` becomes `<new>-api`, `superusers` stays), so names
+    derived from the app keep their relation to it.
+    """
+    word = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(old)}(?![A-Za-z0-9_])")
+    return tuple(
+        Commit(word.sub(new, c.message),
+               {word.sub(new, rel): word.sub(new, text) for rel, text in c.files.items()})
+        for c in commits
+    )
+
+
+def migratable_cases(fixtures: Path | None = None) -> tuple[str, ...]:
+    """Cases whose expected verdict is ready or review: the material of benchmark fleets."""
+    return tuple(c for c in case_names(fixtures)
+                 if expected(c, fixtures).verdict in (Verdict.READY, Verdict.REVIEW))
+
+
+def generate_fleet(dest: Path, n: int, fixtures: Path | None = None) -> list[Path]:
+    """`n` distinct repos at `dest/<case>-<i>`, cycling through the migratable cases.
+
+    Repo i renames the case's app to `<app>-<i>` everywhere, so no two repos share a chart name,
+    release or image.
+    """
+    if n < 0:
+        raise ConfigError(f"cannot generate {n} repositories")
+    pool = migratable_cases(fixtures)
+    if not pool:
+        raise ConfigError("no fleet case is expected ready or review")
+    histories = {case: (load_case(case, fixtures).app, case_history(case, fixtures))
+                 for case in pool}
+    width = max(4, len(str(n - 1)))
+
+    def one(i: int) -> Path:
+        case = pool[i % len(pool)]
+        app, history = histories[case]
+        suffix = f"{i:0{width}d}"
+        return write_repo(dest / f"{case}-{suffix}", rename_app(history, app, f"{app}-{suffix}"))
+
+    # The time goes into git subprocesses, so threads overlap them well.
+    with ThreadPoolExecutor(max_workers=2 * (os.cpu_count() or 1)) as executor:
+        return list(executor.map(one, range(n)))
+

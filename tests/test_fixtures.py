@@ -1,0 +1,394 @@
+"""The demo world is what `migrator plan` is judged against, so these tests prove each fixture
+does what its `expected.toml` claims, with real Helm and real git."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import helm_python
+import pytest
+from ruamel.yaml import YAML
+
+from migrator import demo
+from migrator.git import run
+from migrator.model import DiffClass, Verdict
+
+VERSIONS = demo.central_versions()
+CASES = demo.case_names()
+CENTRAL = demo.central_chart_dir()
+HELPERS = ("name", "fullname", "chart", "labels", "selectorLabels", "serviceAccountName")
+READY = [c for c in CASES if demo.expected(c).verdict is Verdict.READY]
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Helm's coalescing of -f files and --set flags: maps merge, everything else replaces."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_values(path: Path) -> dict[str, Any]:
+    return helm_python.values_from_yaml(path.read_text()) if path.is_file() else {}
+
+
+def manifests(rendered: dict[str, str]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Rendered objects keyed by (apiVersion, kind, name), without the chart-name label."""
+    out: dict[tuple[str, str, str], dict[str, Any]] = {}
+    yaml = YAML(typ="safe")
+    for template, text in rendered.items():
+        if template.endswith("NOTES.txt"):
+            continue
+        for doc in yaml.load_all(text):
+            if not doc:
+                continue
+            for meta in (doc.get("metadata"), doc.get("spec", {}).get("template", {})
+                         .get("metadata")):
+                if meta and "labels" in meta:
+                    meta["labels"].pop("helm.sh/chart", None)
+            out[(doc["apiVersion"], doc["kind"], doc["metadata"]["name"])] = doc
+    return out
+
+
+def render(chart_dir: Path, values: dict[str, Any], release: str,
+           namespace: str | None = "default") -> dict[str, str]:
+    with helm_python.Chart.load(chart_dir) as chart:
+        return chart.render(values, name=release, namespace=namespace)
+
+
+def has_path(tree: dict[str, Any], dotted: str) -> bool:
+    node: Any = tree
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def set_flags(env: demo.EnvExpectation) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, value in env.set_flags.items():
+        values = merge(values, helm_python.parse_set_string(f"{key}={value}"))
+    return values
+
+
+def fork_values(repo: Path, env: demo.EnvExpectation) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for rel in env.values_files:
+        values = merge(values, load_values(repo / rel))
+    return merge(values, set_flags(env))
+
+
+def reference_values(case: str, chart: str, env: demo.EnvExpectation) -> dict[str, Any]:
+    root = demo.case_dir(case) / "reference" / chart
+    values = load_values(root / "values.yaml")
+    if env.name is not None:
+        values = merge(values, load_values(root / f"values-{env.name}.yaml"))
+    return merge(values, set_flags(env))
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("fleet")
+    return {path.name: path for path in demo.build_fleet(root)}
+
+
+# -- the central chart -------------------------------------------------------------------------
+
+
+def test_the_central_chart_publishes_four_versions() -> None:
+    assert VERSIONS == ("1.0.0", "1.1.0", "1.2.0", "2.0.0")
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_each_central_version_lints_clean_in_strict_mode(version: str) -> None:
+    report = helm_python.lint(CENTRAL / version, strict=True)
+    assert report["errors"] == []
+    assert report["messages"] == []
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_each_central_version_defines_the_helpers_forks_rename(version: str) -> None:
+    helpers = (CENTRAL / version / "templates" / "_helpers.tpl").read_text()
+    for helper in HELPERS:
+        assert f'define "app-template.{helper}"' in helpers
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_app_version_equals_chart_version_and_names_the_default_image(version: str) -> None:
+    with helm_python.Chart.load(CENTRAL / version) as chart:
+        assert chart.metadata["appVersion"] == version
+        objects = manifests(chart.render({}, name="shop", namespace="default"))
+    deployment = objects[("apps/v1", "Deployment", "shop-app-template")]
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["name"] == "app-template"
+    assert container["image"] == f"nginx:{version}"
+    assert deployment["metadata"]["labels"]["app.kubernetes.io/version"] == version
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_every_optional_feature_is_off_by_default(version: str) -> None:
+    objects = manifests(render(CENTRAL / version, {}, "shop"))
+    assert sorted(kind for _, kind, _ in objects) == ["Deployment", "Pod", "Service",
+                                                      "ServiceAccount"]
+
+
+def test_default_output_differs_between_versions_only_by_the_liveness_delay() -> None:
+    pinned = {"image": {"tag": "1.0"}}
+    delays = {}
+    baseline = None
+    for version in VERSIONS:
+        objects = manifests(render(CENTRAL / version, pinned, "shop"))
+        deployment = objects[("apps/v1", "Deployment", "shop-app-template")]
+        probe = deployment["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]
+        delays[version] = probe.pop("initialDelaySeconds")
+        baseline = baseline or objects
+        assert objects == baseline, version
+    assert delays == {"1.0.0": 30, "1.1.0": 30, "1.2.0": 10, "2.0.0": 10}
+
+
+def test_version_2_renders_renamed_values_exactly_like_1_2_0() -> None:
+    common = {
+        "image": {"repository": "registry.example.com/shop/orders", "tag": "5.0.0"},
+        "env": [{"name": "LOG_LEVEL", "value": "debug"}],
+        "annotations": {"team": "shop"},
+        "istio": {"enabled": True, "virtualService": {"enabled": True, "hosts": ["o.example"]}},
+        "tracing": {"enabled": True},
+        "podDisruptionBudget": {"enabled": True},
+        "serviceMonitor": {"enabled": True},
+        "ingress": {"enabled": True},
+    }
+    probe = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 5}
+    old = {**common, "replicaCount": 3, "podAnnotations": {"a": "1"}, "podLabels": {"b": "2"},
+           "livenessProbe": probe, "readinessProbe": {"tcpSocket": {"port": "http"}},
+           "autoscaling": {"enabled": True, "minReplicas": 2, "maxReplicas": 6}}
+    new = {**common, "replicas": 3, "pod": {"annotations": {"a": "1"}, "labels": {"b": "2"}},
+           "probes": {"liveness": probe, "readiness": {"tcpSocket": {"port": "http"}}},
+           "hpa": {"enabled": True, "minReplicas": 2, "maxReplicas": 6}}
+    before = manifests(render(CENTRAL / "1.2.0", old, "orders"))
+    after = manifests(render(CENTRAL / "2.0.0", new, "orders"))
+    assert len(before) == 9  # every template of 1.2.0 renders an object
+    assert after == before
+    # Without renaming, 2.0.0 silently ignores the 1.x keys: the renames matter.
+    assert manifests(render(CENTRAL / "2.0.0", old, "orders")) != before
+
+
+def test_version_2_documents_every_rename() -> None:
+    upgrading = (CENTRAL / "2.0.0" / "UPGRADING.md").read_text()
+    for old, new in [("replicaCount", "replicas"), ("podAnnotations", "pod.annotations"),
+                     ("podLabels", "pod.labels"), ("livenessProbe", "probes.liveness"),
+                     ("readinessProbe", "probes.readiness"), ("autoscaling", "hpa")]:
+        assert re.search(rf"`{re.escape(old)}`\s*\|\s*`{re.escape(new)}`", upgrading), old
+
+
+def test_central_sources_are_a_chart_repository_and_a_tagged_git_repo(tmp_path: Path) -> None:
+    sources = demo.build_central(tmp_path)
+    assert sources.versions == VERSIONS
+    index = YAML(typ="safe").load((sources.repo_dir / "index.yaml").read_text())
+    assert [e["version"] for e in index["entries"]["app-template"]] == list(reversed(VERSIONS))
+    for version in VERSIONS:
+        with helm_python.Chart.load(sources.repo_dir / f"app-template-{version}.tgz") as chart:
+            assert (chart.name, chart.version) == ("app-template", version)
+    tags = run(["tag", "--list"], cwd=sources.git_dir).split()
+    assert tags == [f"v{v}" for v in VERSIONS]
+    for version in VERSIONS:
+        chart_yaml = run(["show", f"v{version}:Chart.yaml"], cwd=sources.git_dir)
+        assert f"version: {version}\n" in chart_yaml
+    assert (sources.git_dir / "templates" / "hpa.yaml").is_file()
+    assert "2.0.0" in (sources.git_dir / "Chart.yaml").read_text()
+
+
+def test_central_git_history_is_reproducible(tmp_path: Path) -> None:
+    first = demo.build_central(tmp_path / "a").git_dir
+    second = demo.build_central(tmp_path / "b").git_dir
+    assert run(["rev-parse", "HEAD", "v1.0.0"], cwd=first) == run(
+        ["rev-parse", "HEAD", "v1.0.0"], cwd=second)
+
+
+# -- the fleet cases ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_case_has_a_spec_and_an_expectation(case: str) -> None:
+    spec = demo.load_case(case)
+    expectation = demo.expected(case)
+    assert spec.description and expectation.reason
+    if expectation.verdict is Verdict.READY:
+        assert expectation.classes == {DiffClass.COSMETIC}
+        assert all(chart.keep and chart.drop for chart in expectation.charts)
+    if expectation.verdict is Verdict.SKIPPED:
+        assert expectation.charts == ()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_case_builds_a_repo_with_a_fork_then_the_team_edits(
+        case: str, fleet: dict[str, Path]) -> None:
+    repo = fleet[case]
+    subjects = run(["log", "--reverse", "--format=%s"], cwd=repo).splitlines()
+    assert len(subjects) >= 2
+    spec = demo.load_case(case)
+    if spec.charts:
+        assert subjects[0] == f"Add {'chart' if len(spec.charts) == 1 else 'charts'} forked " \
+                              f"from app-template {spec.forked_from}"
+    assert subjects[-1] == spec.message
+    assert run(["status", "--porcelain"], cwd=repo) == ""
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if demo.expected(c).charts])
+def test_every_embedded_chart_is_a_renamed_fork_of_its_lineage(
+        case: str, fleet: dict[str, Path]) -> None:
+    for chart in demo.expected(case).charts:
+        chart_dir = fleet[case] / chart.path
+        # Chart.yaml read directly: ledger's chart cannot load (its values.yaml is broken).
+        meta = YAML(typ="safe").load((chart_dir / "Chart.yaml").read_text())
+        assert (meta["name"], meta["version"]) == (chart.name, "0.1.0")
+        helpers = (chart_dir / "templates" / "_helpers.tpl").read_text()
+        assert f'define "{chart.name}.fullname"' in helpers
+        assert "app-template." not in helpers
+        # Lineage must be findable: the pristine first commit is the central version verbatim
+        # apart from the renames.
+        first = run(["rev-list", "--max-parents=0", "HEAD"], cwd=fleet[case]).strip()
+        service = run(["show", f"{first}:{chart.path}/templates/service.yaml"], cwd=fleet[case])
+        origin = chart.lineage or demo.load_case(case).forked_from
+        central = (CENTRAL / str(origin) / "templates/service.yaml").read_text()
+        assert service == central.replace("app-template.", f"{chart.name}.")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c not in ("ledger", "audit")
+                                  and demo.expected(c).charts])
+def test_every_fork_renders_with_its_own_values(case: str, fleet: dict[str, Path]) -> None:
+    for chart in demo.expected(case).charts:
+        for env in chart.environments:
+            objects = manifests(render(fleet[case] / chart.path, fork_values(fleet[case], env),
+                                       env.release, env.namespace))
+            names = {name for _, kind, name in objects if kind == "Deployment"}
+            assert names == {env.release}
+
+
+@pytest.mark.parametrize("case", READY)
+def test_ready_cases_render_identically_on_the_central_chart_with_reference_values(
+        case: str, fleet: dict[str, Path]) -> None:
+    for chart in demo.expected(case).charts:
+        for env in chart.environments:
+            before = manifests(render(fleet[case] / chart.path, fork_values(fleet[case], env),
+                                      env.release, env.namespace))
+            after = manifests(render(CENTRAL / "2.0.0", reference_values(case, chart.name, env),
+                                     env.release, env.namespace))
+            assert after == before, f"{case} {chart.name} {env.name}"
+
+
+@pytest.mark.parametrize("case", READY)
+def test_keep_and_drop_lists_agree_with_the_reference_values(case: str) -> None:
+    for chart in demo.expected(case).charts:
+        root = demo.case_dir(case) / "reference" / chart.name
+        base = load_values(root / "values.yaml")
+        assert [k for k in chart.keep if not has_path(base, k)] == []
+        assert [k for k in chart.drop if has_path(base, k)] == []
+        for env in chart.environments:
+            if env.name is None:
+                continue
+            own = load_values(root / f"values-{env.name}.yaml")
+            assert [k for k in env.keep if not has_path(own, k)] == [], env.name
+            assert [k for k in env.drop if has_path(own, k)] == [], env.name
+
+
+def test_payments_prod_keeps_a_value_equal_to_the_central_default(
+        fleet: dict[str, Path]) -> None:
+    central = load_values(CENTRAL / "2.0.0" / "values.yaml")
+    base = load_values(fleet["payments"] / "chart" / "values.yaml")
+    prod = load_values(fleet["payments"] / "chart" / "values-prod.yaml")
+    assert prod["image"]["pullPolicy"] == central["image"]["pullPolicy"]
+    assert base["image"]["pullPolicy"] != central["image"]["pullPolicy"]
+    envs = {e.name: e for e in demo.expected("payments").charts[0].environments}
+    assert "image.pullPolicy" in envs["prod"].keep
+
+
+def test_inventory_inherits_a_default_the_target_changed(fleet: dict[str, Path]) -> None:
+    fork = load_values(fleet["inventory"] / "chart" / "values.yaml")
+    origin = load_values(CENTRAL / "1.0.0" / "values.yaml")
+    target = load_values(CENTRAL / "2.0.0" / "values.yaml")
+    assert fork["livenessProbe"] == origin["livenessProbe"]
+    assert target["probes"]["liveness"]["initialDelaySeconds"] == 10
+    assert fork["livenessProbe"]["initialDelaySeconds"] == 30
+
+
+def test_ledger_values_fail_to_parse_at_the_expected_line(fleet: dict[str, Path]) -> None:
+    expectation = demo.expected("ledger")
+    with pytest.raises(helm_python.HelmError) as failure:
+        helm_python.Chart.load(fleet["ledger"] / "chart")
+    assert expectation.reason_pattern is not None
+    assert re.search(expectation.reason_pattern, f"chart/values.yaml: {failure.value}")
+
+
+def test_audit_fails_to_render_with_a_nil_pointer_at_the_expected_line(
+        fleet: dict[str, Path]) -> None:
+    expectation = demo.expected("audit")
+    with pytest.raises(helm_python.HelmRenderError) as failure:
+        render(fleet["audit"] / "chart", {}, "audit", "security")
+    assert "nil pointer" in str(failure.value)
+    assert expectation.reason_pattern is not None
+    assert re.search(expectation.reason_pattern, str(failure.value))
+
+
+def test_blocked_forks_render_what_the_central_chart_cannot(fleet: dict[str, Path]) -> None:
+    def objects(case: str) -> dict[tuple[str, str, str], dict[str, Any]]:
+        env = demo.expected(case).charts[0].environments[0]
+        return manifests(render(fleet[case] / "chart", fork_values(fleet[case], env),
+                                env.release, env.namespace))
+
+    assert ("batch/v1", "CronJob", "reports-nightly-export") in objects("reports")
+    secret = objects("accounts")[("v1", "Secret", "accounts-db")]
+    assert secret["data"]["password"] in demo.expected("accounts").never_shown
+    gateway = objects("gateway")[("apps/v1", "Deployment", "gateway")]
+    containers = [c["name"] for c in gateway["spec"]["template"]["spec"]["containers"]]
+    assert containers == ["gateway", "log-shipper"]
+    legacy = objects("legacy-api")[("apps/v1", "Deployment", "legacy-api")]
+    assert legacy["spec"]["selector"]["matchLabels"]["tier"] == "backend"
+
+
+def test_the_already_migrated_repo_has_no_chart_left(fleet: dict[str, Path]) -> None:
+    repo = fleet["notifications"]
+    assert not (repo / "chart").exists()
+    assert "oci://registry.example.com/charts/app-template --version 2.0.0" in (
+        repo / ".gitlab-ci.yml").read_text()
+    assert not list(fleet["docs-site"].rglob("Chart.yaml"))
+
+
+def test_case_repos_are_reproducible(tmp_path: Path) -> None:
+    first = demo.build_case(tmp_path / "a", "payments")
+    second = demo.build_case(tmp_path / "b", "payments")
+    assert run(["rev-parse", "HEAD"], cwd=first) == run(["rev-parse", "HEAD"], cwd=second)
+
+
+# -- generated fleets --------------------------------------------------------------------------
+
+
+def test_generated_fleet_has_distinct_renamed_repos(tmp_path: Path) -> None:
+    repos = demo.generate_fleet(tmp_path, 20)
+    assert len(repos) == 20 == len({p.name for p in repos})
+    heads = {run(["rev-parse", "HEAD"], cwd=p).strip() for p in repos}
+    assert len(heads) == 20
+    chart_names = [helm_python.Chart.load(chart.parent).name
+                   for repo in repos for chart in repo.rglob("Chart.yaml")]
+    assert len(chart_names) == len(set(chart_names)) > 20
+    assert set(demo.migratable_cases()) == {p.name.rsplit("-", 1)[0] for p in repos}
+
+
+def test_a_generated_repo_renders_under_its_new_name(tmp_path: Path) -> None:
+    repo = demo.generate_fleet(tmp_path, 9)[8]  # users: release users-api -> users-0008-api
+    assert repo.name == "users-0008"
+    ci = (repo / ".gitlab-ci.yml").read_text()
+    assert "helm upgrade --install users-0008-api ./chart" in ci
+    objects = manifests(render(repo / "chart", load_values(repo / "chart/values-prod.yaml"),
+                               "users-0008-api", "users-0008"))
+    deployment = objects[("apps/v1", "Deployment", "users-0008-api")]
+    assert deployment["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] == "users-0008"
