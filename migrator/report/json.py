@@ -1,0 +1,211 @@
+"""The JSON reports: versioned schema, stable field names, read by other tools.
+
+Field names are a contract (`schema` says which version); new fields may be added, none renamed.
+`references` lists every deploy reference found to the embedded chart(s); those with
+`rewritable: false` are the ones that still point at the embedded chart after the change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from migrator.kpi import KPI_NAMES, fleet_tallies
+from migrator.model import (
+    REPORT_SCHEMA,
+    CentralInfo,
+    ChartPlan,
+    Difference,
+    EnvResult,
+    FleetPlan,
+    HelmInvocation,
+    Lineage,
+    RepoPlan,
+    ResourceId,
+    ValueDecision,
+    ValueReason,
+    Verdict,
+    WorkloadKpi,
+)
+from migrator.report.common import (
+    DROPPED_REASONS,
+    KEPT_REASONS,
+    chart_difference_counts,
+    difference_counts,
+    jsonable,
+    report_path,
+    scrub_difference,
+    scrub_text,
+    shown,
+)
+
+PATCH_FILE = "changes.patch"
+
+
+def repo_json(plan: RepoPlan, central: CentralInfo) -> dict[str, Any]:
+    counts = difference_counts(plan)
+    return {
+        "schema": REPORT_SCHEMA,
+        "repo": plan.repo.name,
+        "slug": plan.repo.slug,
+        "web_url": plan.repo.web_url,
+        "commit": plan.commit,
+        "verdict": plan.verdict.value,
+        "reason": scrub_text(plan.reason),
+        "central": central_json(central),
+        "differences": {cls.value: n for cls, n in counts.items()},
+        "charts": [_chart(c) for c in plan.charts],
+        "references": [_reference(r) for r in plan.references],
+        "patch": PATCH_FILE if plan.patch is not None else None,
+        "plan_hash": plan.plan_hash,
+        "seconds": round(plan.seconds, 3),
+    }
+
+
+def fleet_json(fleet: FleetPlan) -> dict[str, Any]:
+    return {
+        "schema": REPORT_SCHEMA,
+        "tool_version": fleet.tool_version,
+        "plan_id": fleet.plan_id,
+        "central": central_json(fleet.central),
+        "summary": {v.value: fleet.count(v) for v in Verdict},
+        "kpis": {
+            name: {
+                "before": round(before.share, 4),
+                "after": round(after.share, 4),
+                "workloads_before": before.total,
+                "workloads_after": after.total,
+            }
+            for name, (before, after) in fleet_tallies(fleet).items()
+        },
+        "repos": [
+            {
+                "name": plan.repo.name,
+                "slug": plan.repo.slug,
+                "verdict": plan.verdict.value,
+                "reason": scrub_text(plan.reason),
+                "report": report_path(plan.repo.slug),
+                "charts": len(plan.charts),
+                "differences": {c.value: n for c, n in difference_counts(plan).items()},
+            }
+            for plan in fleet.repos
+        ],
+    }
+
+
+def central_json(central: CentralInfo) -> dict[str, Any]:
+    return {
+        "name": central.name,
+        "source": central.source,
+        "target_version": central.target_version,
+        "versions": list(central.versions),
+        "ref": central.ref,
+    }
+
+
+def _chart(chart: ChartPlan) -> dict[str, Any]:
+    decisions = chart.values.decisions if chart.values else ()
+
+    def pick(*reasons: ValueReason) -> list[dict[str, Any]]:
+        return [_decision(d) for d in decisions if d.reason in reasons]
+
+    return {
+        "path": chart.path,
+        "name": chart.name,
+        "verdict": chart.verdict.value,
+        "reason": scrub_text(chart.reason),
+        "release": chart.release,
+        "app_version": chart.app_version,
+        "file_count": chart.file_count,
+        "line_count": chart.line_count,
+        "source_values_files": list(chart.source_values_files),
+        "lineage": _lineage(chart.lineage) if chart.lineage else None,
+        "environments": {env.name: _environment(env) for env in chart.environments},
+        "differences": {c.value: n for c, n in chart_difference_counts(chart).items()},
+        "kept": pick(*KEPT_REASONS),
+        "pinned": pick("inherited-pinned"),
+        "dropped": pick(*DROPPED_REASONS),
+        "unmapped": pick("unmapped"),
+        "identity": pick("identity"),
+        "findings": [scrub_text(f) for f in chart.findings],
+    }
+
+
+def _lineage(lineage: Lineage) -> dict[str, Any]:
+    return {
+        "chart": lineage.chart,
+        "version": lineage.version,
+        "score": round(lineage.score, 4),
+        "mapping": lineage.mapping,
+        "templates": [
+            {"file": t.file, "score": round(t.score, 4), "counterpart": t.counterpart}
+            for t in lineage.templates
+        ],
+    }
+
+
+def _environment(env: EnvResult) -> dict[str, Any]:
+    return {
+        "release": env.release,
+        "namespace": env.namespace,
+        "values_files": list(env.values_files),
+        "values": jsonable(shown("", env.values)),
+        "error": scrub_text(env.error) if env.error is not None else None,
+        "differences": [_difference_body(scrub_difference(d)) for d in env.differences],
+        "kpis": {
+            "before": [_kpi(k) for k in env.kpis_before],
+            "after": [_kpi(k) for k in env.kpis_after],
+        },
+    }
+
+
+def _difference_body(diff: Difference) -> dict[str, Any]:
+    return {
+        "resource": _resource(diff.resource),
+        "class": diff.diff_class.value,
+        "change": diff.change,
+        "paths": list(diff.paths),
+        "fields": [{"path": f.path, "before": f.before, "after": f.after} for f in diff.fields],
+        "why": diff.why,
+    }
+
+
+def _resource(resource: ResourceId) -> dict[str, str]:
+    return {
+        "apiVersion": resource.api_version,
+        "kind": resource.kind,
+        "namespace": resource.namespace,
+        "name": resource.name,
+    }
+
+
+def _kpi(kpi: WorkloadKpi) -> dict[str, Any]:
+    return {
+        "resource": _resource(kpi.resource),
+        "checks": {name: kpi.checks[name] for name in KPI_NAMES if name in kpi.checks},
+        "notes": {name: scrub_text(note) for name, note in kpi.notes.items()},
+    }
+
+
+def _decision(decision: ValueDecision) -> dict[str, Any]:
+    return {
+        "path": decision.path,
+        "value": jsonable(shown(decision.path, decision.value)),
+        "env": decision.env,
+        "source": decision.source,
+        "reason": decision.reason,
+        "note": scrub_text(decision.note),
+        "origin_value": jsonable(shown(decision.path, decision.origin_value)),
+        "central_value": jsonable(shown(decision.path, decision.central_value)),
+    }
+
+
+def _reference(ref: HelmInvocation) -> dict[str, Any]:
+    return {
+        "file": ref.file,
+        "line": ref.line,
+        "source": ref.source,
+        "context": ref.context,
+        "text": scrub_text(ref.text),
+        "environment": ref.environment,
+        "rewritable": ref.rewritable,
+    }

@@ -1,0 +1,63 @@
+"""Write every report of a plan to a directory: the fleet files and one folder per repo."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from migrator.errors import RepoError
+from migrator.model import FleetPlan, RepoPlan
+from migrator.report.csv import fleet_csv
+from migrator.report.html import dashboard
+from migrator.report.json import PATCH_FILE, fleet_json, repo_json
+from migrator.report.junit import fleet_junit
+from migrator.report.markdown import fleet_markdown, repo_markdown
+
+
+def write_reports(fleet: FleetPlan, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for plan in fleet.repos:
+        _write_repo(fleet, plan, out / "repos" / _safe_slug(plan))
+    _write(out / "fleet.json", _dump(fleet_json(fleet)))
+    _write(out / "fleet.md", fleet_markdown(fleet))
+    _write(out / "fleet.html", dashboard(fleet))
+    _write(out / "fleet.csv", fleet_csv(fleet))
+    _write(out / "junit.xml", fleet_junit(fleet))
+
+
+def _write_repo(fleet: FleetPlan, plan: RepoPlan, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    _write(folder / "report.json", _dump(repo_json(plan, fleet.central)))
+    _write(folder / "report.md", repo_markdown(plan, fleet.central, plan_id=fleet.plan_id,
+                                               tool_version=fleet.tool_version))
+    patch = folder / PATCH_FILE
+    if plan.patch is not None:
+        _write(patch, plan.patch)
+    else:
+        # A patch left by an earlier plan would be applied by mistake.
+        patch.unlink(missing_ok=True)
+
+
+def _safe_slug(plan: RepoPlan) -> str:
+    slug = plan.repo.slug
+    if not slug or slug in (".", "..") or "/" in slug or "\\" in slug or "\0" in slug:
+        raise RepoError(f"{plan.repo.name}: slug {slug!r} cannot name a report folder")
+    return slug
+
+
+def _dump(data: object) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _write(path: Path, text: str) -> None:
+    """Write through a temporary file, so a reader never sees half a report."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from migrator.errors import RepoError
+from migrator.model import RepoRef
+from migrator.report.write import write_reports
+from tests.report.sample import PASSWORD, PASSWORD_B64, fleet, skipped_repo
+
+
+def test_writes_fleet_files_and_a_folder_per_repo(tmp_path: Path) -> None:
+    write_reports(fleet(), tmp_path)
+    for name in ("fleet.json", "fleet.md", "fleet.html", "fleet.csv", "junit.xml"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    for plan in fleet().repos:
+        folder = tmp_path / "repos" / plan.repo.slug
+        assert json.loads((folder / "report.json").read_text())["repo"] == plan.repo.name
+        assert (folder / "report.md").read_text().startswith("> ")
+        assert (folder / "changes.patch").exists() == (plan.patch is not None)
+    assert (tmp_path / "repos/shop-orders/changes.patch").read_text() == fleet().repos[0].patch
+    # every report path the fleet index names exists
+    index = json.loads((tmp_path / "fleet.json").read_text())
+    assert all((tmp_path / r["report"]).is_file() for r in index["repos"])
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_a_patch_from_an_earlier_plan_is_removed_when_nothing_is_proposed(tmp_path: Path) -> None:
+    plan = fleet()
+    write_reports(plan, tmp_path)
+    patch = tmp_path / "repos/shop-orders/changes.patch"
+    assert patch.exists()
+    unproposed = dataclasses.replace(plan.repos[0], patch=None)
+    write_reports(dataclasses.replace(plan, repos=(unproposed,)), tmp_path)
+    assert not patch.exists()
+
+
+def test_the_password_appears_in_none_of_the_written_files(tmp_path: Path) -> None:
+    write_reports(fleet(), tmp_path)
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(files) == 5 + 2 * 5 + 2
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert PASSWORD not in text, path
+        assert PASSWORD_B64 not in text, path
+
+
+def test_a_slug_that_would_escape_the_report_folder_is_refused(tmp_path: Path) -> None:
+    bad = dataclasses.replace(skipped_repo(), repo=RepoRef("evil", "../evil", "/x"))
+    with pytest.raises(RepoError, match="evil"):
+        write_reports(dataclasses.replace(fleet(), repos=(bad,)), tmp_path / "out")
+    assert not (tmp_path / "evil").exists()
