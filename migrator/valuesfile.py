@@ -241,14 +241,28 @@ def _append_after(node: CommentedMap, key: Any, text: str) -> None:
         slot[index].value = slot[index].value.rstrip("\n") + "\n" + text
 
 
-def _reattach(node: CommentedMap, leads: Mapping[tuple[int, str], str]) -> None:
+def _reattach(node: CommentedMap, leads: Mapping[tuple[int, str], str],
+              parent: tuple[CommentedMap, Any] | None = None) -> None:
     keys = list(node)
     for i, key in enumerate(keys):
         lead = leads.get((id(node), key), "")
         if i and lead:
             _append_after(node, keys[i - 1], lead)
+        elif lead.strip() and parent is not None:
+            _before_first_child(*parent, lead)
         if isinstance(node[key], CommentedMap):
-            _reattach(node[key], leads)
+            _reattach(node[key], leads, (node, key))
+
+
+def _before_first_child(parent: CommentedMap, key: Any, text: str) -> None:
+    """Comment lines between `key:` and its first child (ruamel keeps them on the parent)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    column = len(lines[0]) - len(lines[0].lstrip())
+    token = CommentToken("\n".join(line.strip() if i == 0 else line
+                                   for i, line in enumerate(lines)) + "\n",
+                         CommentMark(column), None)
+    slot = parent.ca.items.setdefault(key, [None, None, None, None])
+    slot[3] = [token]
 
 
 # --- content -----------------------------------------------------------------------------

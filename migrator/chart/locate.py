@@ -220,8 +220,8 @@ def _env_anchor(f: str) -> str:
     """The directory an environment file belongs to: chart dir for values-prod.yaml,
     the parent of env/ for env/prod/values.yaml."""
     p = PurePosixPath(f)
-    if p.name.startswith("values") and p.parent.name not in ("values",):
-        return str(p.parent) if str(p.parent) != "" else "."
+    if p.parent.parent.name in ("env", "envs", "environments"):
+        return str(p.parent.parent.parent)
     if p.parent.name == "values":
         return str(p.parent.parent)
-    return str(p.parent.parent.parent)
+    return str(p.parent)
