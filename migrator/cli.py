@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -38,7 +39,7 @@ def _root() -> None:
 
 
 def _fail_usage(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
@@ -77,8 +78,8 @@ def print_summary(fleet: FleetPlan, out_dir: Path) -> None:
     table.add_column("reason", overflow="fold")
     for plan in fleet.repos:
         style = _STYLE[plan.verdict]
-        table.add_row(plan.repo.name, f"[{style}]{plan.verdict.value}[/{style}]",
-                      plan.reason)
+        table.add_row(escape(plan.repo.name), f"[{style}]{plan.verdict.value}[/{style}]",
+                      escape(plan.reason))
     out.print(table)
     totals = ", ".join(f"{fleet.count(v)} {v.value}" for v in Verdict if fleet.count(v))
     out.print(f"{len(fleet.repos)} repos: {totals}")
@@ -126,7 +127,7 @@ def plan(
     except ConfigError as exc:
         raise _fail_usage(str(exc)) from None
     except MigratorError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     if not quiet:
         print_summary(result, settings.out)

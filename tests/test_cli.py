@@ -1,0 +1,94 @@
+"""The command line as CI and people run it: exit codes, one-line errors, reports on disk."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from migrator import config, demo
+
+MIGRATOR = [sys.executable, "-m", "migrator"]
+
+
+def _run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*MIGRATOR, *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=300, check=False)
+
+
+def test_plan_writes_the_reports_and_exits_1_when_a_repo_errors(
+        central_sources: demo.CentralSources, fleet_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = _run("plan", "--fleet", fleet_dir, "--central", central_sources.repo_dir,
+                "--target-version", "2.0.0", "--out", out, "--jobs", "2")
+    assert proc.returncode == 1, proc.stderr  # ledger's values.yaml is malformed on purpose
+    fleet = json.loads((out / "fleet.json").read_text())
+    assert fleet["schema"] == 1
+    verdicts = {r["name"]: r["verdict"] for r in fleet["repos"]}
+    assert verdicts["ledger"] == "error" and verdicts["orders"] == "ready"
+    for repo in fleet["repos"]:
+        report = json.loads((out / repo["report"]).read_text())
+        assert report["verdict"] == repo["verdict"]
+    assert (out / "repos" / "orders" / "changes.patch").is_file()
+    assert not (out / "repos" / "accounts" / "changes.patch").exists()
+    for name in ("fleet.md", "fleet.html", "fleet.csv", "junit.xml"):
+        assert (out / name).stat().st_size > 0
+    assert "ledger" in proc.stdout and "9 ready" in proc.stdout
+
+
+def test_plan_exits_0_when_no_repo_errors(central_sources: demo.CentralSources,
+                                          fleet_dir: Path, tmp_path: Path) -> None:
+    listed = tmp_path / "fleet.txt"
+    listed.write_text(f"# two repos\n{fleet_dir / 'orders'}\n\n{fleet_dir / 'gateway'}\n")
+    proc = _run("plan", "--fleet", listed, "--central", central_sources.git_dir,
+                "--target-version", "2.0.0", "--out", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    fleet = json.loads((tmp_path / "out" / "fleet.json").read_text())
+    assert [(r["name"], r["verdict"]) for r in fleet["repos"]] == [
+        ("gateway", "blocked"), ("orders", "ready")]
+
+
+def test_a_usage_error_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    proc = _run("plan", "--fleet", tmp_path, "--out", tmp_path / "out")
+    assert proc.returncode == 2
+    assert "missing --central, --target-version" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_an_unknown_target_version_names_the_versions_there_are(
+        central_sources: demo.CentralSources, fleet_dir: Path, tmp_path: Path) -> None:
+    proc = _run("plan", "--fleet", fleet_dir, "--central", central_sources.repo_dir,
+                "--target-version", "9.9.9", "--out", tmp_path / "out")
+    assert proc.returncode == 2
+    assert "1.0.0, 1.1.0, 1.2.0, 2.0.0" in proc.stderr
+
+
+def test_migrator_toml_supplies_what_flags_do_not(central_sources: demo.CentralSources,
+                                                  fleet_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "migrator.toml").write_text(
+        f'[central]\nsource = "{central_sources.repo_dir}"\ntarget_version = "2.0.0"\n'
+        f'[plan]\nfleet = "{fleet_dir}"\nout = "{tmp_path / "out"}"\ninclude = ["orders"]\n')
+    proc = _run("plan", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    fleet = json.loads((tmp_path / "out" / "fleet.json").read_text())
+    assert [r["name"] for r in fleet["repos"]] == ["orders"]
+
+
+def test_shards_split_the_fleet_without_overlap(plan_settings: config.PlanSettings) -> None:
+    from dataclasses import replace
+
+    from migrator import pipeline
+
+    names = [r.name for r in pipeline.discover(plan_settings)]
+    shards = [[r.name for r in pipeline.discover(replace(plan_settings, shard=(k, 3)))]
+              for k in (1, 2, 3)]
+    assert sorted(n for s in shards for n in s) == sorted(names)
+    assert all(shards)
+
+
+def test_demo_builds_the_fleet_and_prints_the_summary(tmp_path: Path) -> None:
+    proc = _run("demo", tmp_path / "demo")
+    assert proc.returncode == 0, proc.stderr
+    assert "17 repos" in proc.stdout
+    assert (tmp_path / "demo" / "out" / "fleet.html").is_file()
