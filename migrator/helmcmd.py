@@ -184,13 +184,17 @@ def _skip_double(text: str, pos: int) -> int:
     return pos
 
 
-def tokenize(text: str) -> list[Word]:
-    """Split shell text into words and operators; newlines become `;` operators."""
+def tokenize(text: str, folded: bool = False) -> list[Word]:
+    """Split shell text into words and operators; newlines become `\\n` operators.
+
+    `folded` reads text the way YAML folds a multi-line plain or `>` scalar: line breaks are
+    spaces (used to find a command's words where the file spells them across lines).
+    """
     sc = _Scanner(text)
     words: list[Word] = []
     while sc.pos < len(text):
         ch = sc.peek()
-        if ch in " \t\r":
+        if ch in " \t\r" or (folded and ch == "\n"):
             sc.pos += 1
             continue
         if sc.startswith("\\\n"):
@@ -420,14 +424,16 @@ def is_helm_word(value: str) -> bool:
     return value in HELM_NAMES or value.rsplit("/", 1)[-1] in ("helm", "helm3")
 
 
-def parse_helm_command(text: str, variables: Mapping[str, str] | None = None) -> ParsedHelm | None:
+def parse_helm_command(
+    text: str, variables: Mapping[str, str] | None = None, folded: bool = False
+) -> ParsedHelm | None:
     """Parse one helm command, or None when `text` is not a helm command.
 
     `variables` are values known statically (CI `variables:`, make variables): release, chart,
     namespace, version and values files that use them are substituted; names absent from it make
     the part unresolved. `--set` values are never substituted: they stay flags (`dynamic`).
     """
-    words = tuple(w for w in tokenize(text) if w.value != "\n" or not w.operator)
+    words = tuple(w for w in tokenize(text, folded) if w.value != "\n" or not w.operator)
     variables = variables or {}
     i = 0
     env: list[tuple[str, str]] = []

@@ -11,6 +11,7 @@ place.
 from __future__ import annotations
 
 import glob
+from dataclasses import dataclass
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,41 @@ def find_ci_references(root: Path, ci_file: str = CI_FILE) -> tuple[HelmInvocati
     return tuple(found)
 
 
+@dataclass(frozen=True)
+class CiJob:
+    """A job as GitLab will run it, and where its top-level key is written."""
+
+    name: str
+    files: tuple[str, ...]  # files that define the key (an include and an override: two)
+    resolved: dict[Any, Any]  # after extends, default: and !reference; strings are `Located`
+    extended: dict[Any, Any]  # after extends and !reference only (what parents give)
+
+
+def ci_files(root: Path, ci_file: str = CI_FILE) -> tuple[str, ...]:
+    """The CI file and every local file it includes, in include order."""
+    if not (root / ci_file).is_file():
+        return ()
+    seen: set[str] = set()
+    _load_with_includes(root, ci_file, seen)
+    return (ci_file, *sorted(seen - {ci_file}))
+
+
+def ci_jobs(root: Path, ci_file: str = CI_FILE) -> dict[str, CiJob]:
+    if not (root / ci_file).is_file():
+        return {}
+    origins: dict[str, list[str]] = {}
+    config = _load_with_includes(root, ci_file, set(), origins)
+    out: dict[str, CiJob] = {}
+    for name, job in config.items():
+        if _is_job(name, job):
+            extended = _resolve_job(config, name, 0)
+            resolved = _resolve_references(config, _with_defaults(config, extended), 0)
+            files = tuple(origins.get(str(name), ()))
+            extended = _resolve_references(config, extended, 0)
+            out[str(name)] = CiJob(str(name), files, resolved, extended)
+    return out
+
+
 def _is_job(name: Any, value: Any) -> bool:
     return (
         isinstance(name, str)
@@ -66,7 +102,9 @@ def _is_job(name: Any, value: Any) -> bool:
 # --- assembling the configuration ----------------------------------------------------------------
 
 
-def _load_with_includes(root: Path, rel: str, seen: set[str]) -> dict[Any, Any]:
+def _load_with_includes(
+    root: Path, rel: str, seen: set[str], origins: dict[str, list[str]] | None = None
+) -> dict[Any, Any]:
     if rel in seen:
         return {}
     seen.add(rel)
@@ -77,7 +115,10 @@ def _load_with_includes(root: Path, rel: str, seen: set[str]) -> dict[Any, Any]:
         raise RepoError(f"{rel}: the CI configuration is not a mapping")
     merged: dict[Any, Any] = {}
     for include in _local_includes(root, config.get("include")):
-        merged = deep_merge(merged, _load_with_includes(root, include, seen))
+        merged = deep_merge(merged, _load_with_includes(root, include, seen, origins))
+    if origins is not None:
+        for key in config:
+            origins.setdefault(str(key), []).append(rel)
     return dict(deep_merge(merged, {k: v for k, v in config.items() if k != "include"}))
 
 

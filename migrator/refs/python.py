@@ -60,6 +60,7 @@ class PyCommand:
     elements: tuple[cst.BaseExpression, ...]  # list form: one element per word
     segments: tuple[Segment, ...]  # string form: where each range of `text` was written
     element_words: tuple[int, ...] = ()  # list form: words each element expands to
+    container: cst.List | cst.Tuple | None = None  # list form: the list node
 
 
 def find_python_references(root: Path) -> tuple[HelmInvocation, ...]:
@@ -97,7 +98,12 @@ def parse_module(rel: str, source: str) -> cst.Module:
 
 def helm_commands(rel: str, source: str) -> list[PyCommand]:
     """Every call that may run helm, with its command text; the order of the source."""
-    wrapper = MetadataWrapper(parse_module(rel, source), unsafe_skip_copy=True)
+    return helm_commands_in(parse_module(rel, source))
+
+
+def helm_commands_in(module: cst.Module) -> list[PyCommand]:
+    """`helm_commands` over a parsed module; the records point at the module's own nodes."""
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     collector = _Collector()
     wrapper.visit(collector)
     out = [
@@ -207,7 +213,8 @@ def _list_command(
         counts.append(1)
     # elements map to words one to one only when no starred element expanded to several
     mapped = tuple(elements) if all(c == 1 for c in counts) else ()
-    return PyCommand(call, line, context, "list", " ".join(words), mapped, (), tuple(counts))
+    text = " ".join(words)
+    return PyCommand(call, line, context, "list", text, mapped, (), tuple(counts), value)
 
 
 def _starred(
@@ -295,7 +302,7 @@ def _placeholder(node: cst.CSTNode) -> Piece:
     if isinstance(node, cst.Name):
         name = node.value
     elif isinstance(node, cst.Attribute):
-        name = node.attr.value
+        name = "PY_" + node.attr.value  # not a name in scope: never written back into an f-string
     else:
         name = "PY_EXPR"
     return Piece("${" + name + "}", False)

@@ -59,6 +59,12 @@ def load_documents(root: Path, rel: str, templated: bool = False) -> list[Any]:
         raise RepoError(f"{rel}: cannot read: {exc}") from exc
     if not templated:
         return load_text(text, rel)
+    hidden, actions = hide_actions(text)
+    return [_restore(doc, actions) for doc in load_text(hidden, rel)]
+
+
+def hide_actions(text: str) -> tuple[str, list[str]]:
+    """Go template actions replaced by `__tplN__` (lines keep their numbers), and the actions."""
     actions: list[str] = []
 
     def hide(match: re.Match[str]) -> str:
@@ -69,8 +75,7 @@ def load_documents(root: Path, rel: str, templated: bool = False) -> list[Any]:
         "#" if _ACTION_LINE.fullmatch(line) else _ACTION.sub(hide, line)
         for line in text.split("\n")
     ]
-    docs = load_text("\n".join(lines), rel)
-    return [_restore(doc, actions) for doc in docs]
+    return "\n".join(lines), actions
 
 
 _ACTION = re.compile(r"\{\{.*?\}\}")

@@ -1,0 +1,269 @@
+"""Rewrite helm commands written as shell text: CI job scripts, Makefile recipes, shell scripts.
+
+The edit is made on the command's own text in the file, found from the reference's line: only the
+words that change are touched (chart, `--version`, `-f`, static `--set`), so the rest of the file,
+and the rest of the command, keep every byte.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from migrator.helmcmd import ParsedHelm, parse_helm_command, split_command_spans, tokenize
+from migrator.model import HelmInvocation, SetFlag
+from migrator.refs.makefile import as_shell
+from migrator.rewrite.command import (
+    CommandChange,
+    Edit,
+    kept_set_flags,
+    plan_ops,
+    text_edits,
+)
+from migrator.rewrite.envs import ValuesChoice, choose_values
+from migrator.rewrite.target import WRAPPER_DIR, DeployAfter, RewriteTarget
+
+DEPLOY_VERBS = ("upgrade", "install", "template")
+_MAKE_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class Located:
+    """A command found in the file: where it starts and how it parses there."""
+
+    offset: int
+    parsed: ParsedHelm
+    folded: bool
+
+
+@dataclass
+class FileOutcome:
+    edits: list[Edit]
+    deploys: list[DeployAfter]
+    untouched: list[tuple[HelmInvocation, str]]
+    handled: list[HelmInvocation]  # commands the style will replace as a whole (ci-include ...)
+
+
+def locate(text: str, line: int, expected: Sequence[str], make: bool) -> Located | None:
+    """Find the command whose words are `expected` starting on `line` (1-based) of `text`."""
+    source = as_shell(text) if make else text
+    lines = source.split("\n")
+    if not expected or line < 1 or line > len(lines):
+        return None
+    line_start = sum(len(x) + 1 for x in lines[: line - 1])
+    line_end = line_start + len(lines[line - 1])
+    first = expected[0]
+    pos = source.find(first, line_start, line_end)
+    while pos >= 0:
+        if pos == line_start or source[pos - 1] in " \t-@;&|(+{":
+            for folded in (False, True):
+                found = _parse_at(source, pos, expected, folded)
+                if found is not None:
+                    return Located(pos, found, folded)
+        pos = source.find(first, pos + 1, line_end)
+    return None
+
+
+def _parse_at(source: str, pos: int, expected: Sequence[str], folded: bool) -> ParsedHelm | None:
+    rest = source[pos:]
+    if folded:
+        words = [w for w in tokenize(rest, folded=True)]
+        plain = [w for w in words if not w.operator]
+        if len(plain) < len(expected):
+            return None
+        end = plain[len(expected) - 1].end
+    else:
+        spans = split_command_spans(rest)
+        if not spans:
+            return None
+        end = spans[0][2]
+    parsed = parse_helm_command(rest[:end], folded=folded)
+    if parsed is None or [w.value for w in parsed.words] != list(expected):
+        return None
+    return parsed
+
+
+def chart_words(target: RewriteTarget) -> tuple[str, ...]:
+    if target.style == "dependency":
+        return (WRAPPER_DIR,)
+    if target.is_oci:
+        return (target.chart_ref,)
+    return ("--repo", target.chart_ref, target.chart_name)
+
+
+def deploy_after(
+    target: RewriteTarget, inv: HelmInvocation, env: str, files: tuple[str, ...],
+    sets: tuple[SetFlag, ...],
+) -> DeployAfter:  # fmt: skip
+    dependency = target.style == "dependency"
+    oci = target.is_oci
+    return DeployAfter(
+        invocation=inv,
+        env=env,
+        release=inv.release,
+        namespace=inv.namespace,
+        chart=WRAPPER_DIR if dependency else target.chart_ref if oci else target.chart_name,
+        version=None if dependency else target.version,
+        values_files=files,
+        set_flags=sets,
+        repo=None if dependency or oci else target.chart_ref,
+    )
+
+
+def rewrite_commands(
+    text: str,
+    group: Sequence[HelmInvocation],
+    target: RewriteTarget,
+    *,
+    make: bool,
+    yaml: bool,
+    all_refs: Sequence[HelmInvocation],
+) -> FileOutcome:
+    """Edits for one written command serving the invocations in `group` (same file and line)."""
+    out = FileOutcome([], [], [], [])
+    inv = group[0]
+    if not all(i.rewritable for i in group):
+        out.untouched.extend((i, unrewritable_reason(i)) for i in group)
+        return out
+    expected = parse_helm_command(inv.text, folded=True)
+    found = locate(text, inv.line, [w.value for w in expected.words], make) if expected else None
+    if found is None:
+        reason = "the command's text could not be matched in the file (quoted or escaped YAML?)"
+        out.untouched.extend((i, reason) for i in group)
+        return out
+    parsed = found.parsed
+    verb = parsed.verb
+    if parsed.subcommand.startswith("dependency "):
+        if target.style == "dependency":
+            out.edits.extend(_shift(_replace_chart(parsed, WRAPPER_DIR), found.offset))
+        else:
+            edit = delete_command(text, found, yaml)
+            if edit is None:
+                out.untouched.extend(
+                    (i, "builds the removed chart's dependencies inside a longer line")
+                    for i in group
+                )
+            else:
+                out.edits.append(edit)
+        return out
+    if verb not in DEPLOY_VERBS:
+        if target.style == "dependency" and parsed.chart_word is not None:
+            out.edits.extend(_shift(_replace_chart(parsed, WRAPPER_DIR), found.offset))
+            out.edits.extend(_dependency_build(text, found, yaml, make, group, all_refs))
+        else:
+            reason = f"`helm {parsed.subcommand}` of the removed chart has no central equivalent"
+            out.untouched.extend((i, reason) for i in group)
+        return out
+    values_words = [parsed.words[u.words[-1]] for u in parsed.flag_uses("--values")]
+    choice = choose_values(group, values_words, target)
+    if isinstance(choice, str):
+        out.untouched.extend((i, choice) for i in group)
+        return out
+    change = CommandChange(
+        chart_words(target),
+        None if target.style == "dependency" else target.version,
+        choice.files,
+    )
+    ops = plan_ops(parsed, change)
+    edits = text_edits(parsed, ops)
+    if make:
+        # a variable seen in a recipe is a make variable: keep make's spelling
+        edits = [Edit(e.start, e.end, _MAKE_VAR.sub(r"$(\1)", e.text)) for e in edits]
+    out.edits.extend(_shift(edits, found.offset))
+    if target.style == "dependency":
+        out.edits.extend(_dependency_build(text, found, yaml, make, group, all_refs))
+    sets = kept_set_flags(parsed, change)
+    out.deploys.extend(_deploys(target, choice, sets))
+    return out
+
+
+def _deploys(
+    target: RewriteTarget, choice: ValuesChoice, sets: tuple[SetFlag, ...]
+) -> list[DeployAfter]:
+    return [deploy_after(target, d.invocation, d.env, d.values_files, sets) for d in choice.deploys]
+
+
+def unrewritable_reason(inv: HelmInvocation) -> str:
+    if "(inline values)" in inv.text:
+        return "values written inline in the manifest: move them to a values file first"
+    return "the chart path or the release name is computed at run time"
+
+
+def _replace_chart(parsed: ParsedHelm, chart: str) -> list[Edit]:
+    assert parsed.chart_word is not None
+    w = parsed.words[parsed.chart_word]
+    return [Edit(w.start, w.end, chart)]
+
+
+def _shift(edits: list[Edit], offset: int) -> list[Edit]:
+    return [Edit(e.start + offset, e.end + offset, e.text) for e in edits]
+
+
+def command_end(found: Located) -> int:
+    return found.offset + found.parsed.words[-1].end
+
+
+def delete_command(text: str, found: Located, yaml: bool) -> Edit | None:
+    """Remove a command that stands alone on its lines (a YAML list item, a recipe line)."""
+    start, end = found.offset, command_end(found)
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    before = text[line_start:start].strip()
+    after = text[end:line_end].strip()
+    allowed = ("", "-") if yaml else ("", "@", "-", "@-", "-@")
+    if before not in allowed or (after and not after.startswith("#")):
+        return None
+    stop = min(line_end + 1, len(text))
+    if yaml and before == "-":
+        key_start = _sole_item_key(text, line_start, stop)
+        if key_start is not None:
+            return Edit(key_start, stop, "")  # an empty script list is invalid: drop its key
+    return Edit(line_start, stop, "")
+
+
+def _sole_item_key(text: str, item_start: int, item_stop: int) -> int | None:
+    """Start of the `key:` line when the list item at `item_start` is the key's only item."""
+    dash = text[item_start:].index("-")
+    prev_end = item_start - 1
+    prev_start = text.rfind("\n", 0, max(prev_end, 0)) + 1
+    prev = text[prev_start:prev_end] if prev_end > 0 else ""
+    prev_indent = len(prev) - len(prev.lstrip(" "))
+    if not prev.rstrip().endswith(":") or prev_indent > dash:
+        return None
+    rest = text[item_stop:].split("\n")
+    following = next((x for x in rest if x.strip() and not x.strip().startswith("#")), "")
+    indent = len(following) - len(following.lstrip(" "))
+    if indent > dash or (indent == dash and following.lstrip().startswith("- ")):
+        return None
+    return prev_start
+
+
+def _dependency_build(
+    text: str,
+    found: Located,
+    yaml: bool,
+    make: bool,
+    group: Sequence[HelmInvocation],
+    all_refs: Sequence[HelmInvocation],
+) -> list[Edit]:
+    """`helm dependency build deploy/chart` before the command, unless the job builds already."""
+    inv = group[0]
+    contexts = {i.context for i in group}
+    for other in all_refs:
+        if (
+            other.subcommand.startswith("dependency ")
+            and other.context in contexts
+            and other.source == inv.source
+        ):
+            return []  # the existing dependency build now builds the wrapper
+    command = f"helm dependency build {WRAPPER_DIR}"
+    start = found.offset
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[line_start:start]
+    if yaml and before.strip() == "-":
+        return [Edit(line_start, line_start, before + command + "\n")]
+    if not yaml and not found.folded and before.strip() in ("", "@", "-", "@-", "-@"):
+        return [Edit(line_start, line_start, before + command + "\n")]
+    return [Edit(start, start, command + " && ")]
