@@ -6,6 +6,7 @@ and the content fully present in the markup: the small script only adds sorting 
 
 from __future__ import annotations
 
+import math
 from html import escape
 
 from migrator.kpi import KPI_NAMES, KpiTally, fleet_tallies
@@ -150,39 +151,50 @@ def _kpi_chart(fleet: FleetPlan) -> str:
                 f"{_percent(tally)}</text>",
             ]
     svg.append("</svg>")
-    legend = ('<p class="legend"><span class="swatch before"></span>before '
-              '<span class="swatch after"></span>after</p>')
-    return (f'<figure class="card"><figcaption>{caption}</figcaption>{"".join(svg)}{legend}'
-            "</figure>")
+    counted = max(a.total for _, a in tallies.values())
+    legend = (
+        '<p class="legend"><span class="swatch before"></span>before '
+        f'<span class="swatch after"></span>after · up to {counted} workload'
+        f"{'' if counted == 1 else 's'} per check, every environment counted</p>"
+    )
+    return f'<figure class="card"><figcaption>{caption}</figcaption>{"".join(svg)}{legend}</figure>'
 
 
 def _table(fleet: FleetPlan) -> str:
-    head = ["<th>Repository</th>", '<th data-type="num">Verdict</th>', "<th>Reason</th>",
-            '<th data-type="num">Charts</th>']
+    head = [
+        "<th>Repository</th>",
+        '<th data-type="num">Verdict</th>',
+        "<th>Reason</th>",
+        '<th data-type="num">Charts</th>',
+    ]
     head += [f'<th data-type="num">{_CLASS_LABEL[c]}</th>' for c in CLASSES_WORST_FIRST]
     head.append("<th>Forked from</th>")
     chips = "".join(
         f'<button type="button" data-verdict="{v.value}" aria-pressed="false">'
-        f"{_dot(v)}{VERDICT_LABEL[v]}</button>" for v in Verdict)
+        f"{_dot(v)}{VERDICT_LABEL[v]}</button>"
+        for v in Verdict
+    )
     rows = [_row(plan) for plan in sorted_worst_first(fleet.repos)]
     if not rows:
         rows = ['<tr><td colspan="8" class="empty">No repository in this plan.</td></tr>']
-    return "\n".join([
-        '<section class="card" id="repos-section">',
-        "<h2>Repositories</h2>",
-        '<div class="controls" hidden>',
-        '<input type="search" id="filter" placeholder="Filter by name, reason, lineage…" '
-        'aria-label="Filter repositories">',
-        f'<span class="chips" role="group" aria-label="Show verdicts">{chips}</span>',
-        '<span id="shown" aria-live="polite"></span>',
-        "</div>",
-        '<div class="scroll"><table id="repos">',
-        f"<thead><tr>{''.join(head)}</tr></thead>",
-        "<tbody>",
-        *rows,
-        "</tbody></table></div>",
-        "</section>",
-    ])
+    return "\n".join(
+        [
+            '<section class="card" id="repos-section">',
+            "<h2>Repositories</h2>",
+            '<div class="controls" hidden>',
+            '<input type="search" id="filter" placeholder="Filter by name, reason, lineage…" '
+            'aria-label="Filter repositories">',
+            f'<span class="chips" role="group" aria-label="Show verdicts">{chips}</span>',
+            '<span id="shown" aria-live="polite"></span>',
+            "</div>",
+            '<div class="scroll"><table id="repos">',
+            f"<thead><tr>{''.join(head)}</tr></thead>",
+            "<tbody>",
+            *rows,
+            "</tbody></table></div>",
+            "</section>",
+        ]
+    )
 
 
 def _row(plan: RepoPlan) -> str:
@@ -199,11 +211,17 @@ def _row(plan: RepoPlan) -> str:
     for cls in CLASSES_WORST_FIRST:
         n = counts[cls]
         cells.append(f'<td class="num{" zero" if not n else f" c-{cls.value}"}">{n}</td>')
-    lineages = [f"{c.lineage.chart} {c.lineage.version} · {round(100 * c.lineage.score)} %"
-                for c in plan.charts if c.lineage]
+    lineages = [
+        f"{c.lineage.chart} {c.lineage.version} · {math.floor(100 * c.lineage.score)} %"
+        for c in plan.charts
+        if c.lineage
+    ]
     cells.append(f'<td class="lineage">{escape("; ".join(lineages)) or "—"}</td>')
-    return (f'<tr data-verdict="{plan.verdict.value}" data-slug="{escape(plan.repo.slug)}">'
-            + "".join(cells) + "</tr>")
+    return (
+        f'<tr data-verdict="{plan.verdict.value}" data-slug="{escape(plan.repo.slug)}">'
+        + "".join(cells)
+        + "</tr>"
+    )
 
 
 def _dot(verdict: Verdict) -> str:
@@ -212,7 +230,7 @@ def _dot(verdict: Verdict) -> str:
 
 
 def _percent(tally: KpiTally) -> str:
-    return f"{round(100 * tally.share)} %" if tally.total else "—"
+    return f"{math.floor(100 * tally.share + 1e-9)} %" if tally.total else "—"
 
 
 def _tally(tally: KpiTally) -> str:
@@ -295,8 +313,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.zero { color: var(--muted); }
 td.c-destructive { color: var(--blocked); font-weight: 650; }
 td.c-functional { color: var(--review); font-weight: 650; }
-td.reason { max-width: 420px; }
-td.lineage { color: var(--muted); white-space: nowrap; }
+td.reason { max-width: 340px; overflow-wrap: anywhere; }
+td.lineage { color: var(--muted); min-width: 110px; }
 tbody tr:hover { background: var(--track); }
 a { color: var(--after); text-decoration: none; } a:hover { text-decoration: underline; }
 .repo a { font-weight: 600; }

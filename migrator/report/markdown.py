@@ -7,6 +7,7 @@ description stays under GitLab's limit; report.json always holds everything.
 
 from __future__ import annotations
 
+import math
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -691,7 +692,8 @@ def _more_line(total: int, shown_count: int) -> list[str]:
 
 
 def _pct(score: float) -> str:
-    return f"{round(score * 100)} %"
+    # Rounded down: "100 %" must mean identical, not 99.6 %.
+    return f"{math.floor(score * 100 + 1e-9)} %"
 
 
 def _share(passed: int, total: int) -> str:
@@ -710,6 +712,6 @@ def _sentence(text: str) -> str:
 
 
 def _capital(text: str) -> str:
-    # A leading code span stays as it is; only plain words get a capital.
-    return text[:1].upper() + text[1:] if text[:1].isalpha() else text
-
+    # Only a plain word gets a capital: never a path, a key or a code span.
+    first = text.split(" ", 1)[0]
+    return text[:1].upper() + text[1:] if first.isalpha() and first.islower() else text

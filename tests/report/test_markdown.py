@@ -82,6 +82,20 @@ def test_before_after_table_shows_chart_size_lineage_and_central_reference() -> 
     assert "`.gitlab-ci.yml` jobs `deploy-staging`, `deploy-production`" in text
 
 
+def test_nearly_identical_templates_are_not_called_100_percent_identical() -> None:
+    plan = ready_repo()
+    lineage = plan.charts[0].lineage
+    assert lineage is not None
+    nearly = dataclasses.replace(lineage, score=0.998)
+    assert "(templates 99 % identical)" in render(with_chart(plan, lineage=nearly))
+
+
+def test_error_banner_keeps_a_leading_path_as_written() -> None:
+    plan = dataclasses.replace(fleet().repos[4], reason="chart/values.yaml: line 77: bad token")
+    assert render(plan).startswith("> 💥 **Error: the migrator failed on this repo.** "
+                                   "chart/values.yaml: line 77: bad token. The rest")
+
+
 def test_values_table_explains_each_kept_value() -> None:
     text = render(ready_repo())
     assert "| `replicaCount` | `3` | set by the team (template default was `1`) |" in text
@@ -213,7 +227,8 @@ def test_fleet_summary_lists_every_repo_worst_first_with_totals() -> None:
     assert "[`shop/orders`](repos/shop-orders/report.md)" in text
     assert "| [`ops/legacy`](repos/ops-legacy/report.md) | ⛔ Blocked | destructive differences "\
            "| 1 | 2 | 0 | 0 |" in text
-    assert "| replicas ≥ 2 (or HPA min ≥ 2) | 67 % (2/3) | 100 % (3/3) |" in text
+    # shares round down: 100 % only when every workload passes
+    assert "| replicas ≥ 2 (or HPA min ≥ 2) | 66 % (2/3) | 100 % (3/3) |" in text
 
 
 def test_fleet_summary_of_an_empty_fleet_says_so() -> None:
