@@ -28,7 +28,7 @@ class Expansion:
 
     start: int  # offset in Word.value
     end: int
-    name: str | None  # variable name for $VAR / ${VAR}; None for command substitutions
+    name: str | None  # $VAR / ${VAR} name, or "1", "*", "@" ...; None for `$(...)` and backticks
     default: str | None = None  # the word of `${NAME:-word}` / `${NAME-word}`
 
 
@@ -125,7 +125,9 @@ def _read_dollar(sc: _Scanner) -> tuple[str, str | None, str | None]:
     nxt = sc.peek(1)
     if nxt and (nxt.isdigit() or nxt in "@*#?$!-"):
         sc.pos += 2
-        return text[start : sc.pos], None, None
+        # positional and special parameters are named by their character: never defined
+        # statically, but a rewrite may keep using them (`-f values-$1.yaml`, make's `$*`)
+        return text[start : sc.pos], nxt, None
     sc.pos += 1
     return "$", "", None  # a lone dollar is literal
 

@@ -11,8 +11,8 @@ place.
 from __future__ import annotations
 
 import glob
-from dataclasses import dataclass
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -204,10 +204,11 @@ def _resolve_references(config: Mapping[Any, Any], node: Any, depth: int) -> Any
     return node
 
 
-def _flatten(script: Any) -> Iterator[Any]:
+def flatten_script(script: Any) -> Iterator[Any]:
+    """The items of a script as GitLab runs them: nested arrays (from !reference) flattened."""
     if isinstance(script, list):
         for item in script:
-            yield from _flatten(item)
+            yield from flatten_script(item)
     elif script is not None:
         yield script
 
@@ -276,7 +277,7 @@ def _job_invocations(
     known = _expand_all({**predefined, **variables})
     lines: list[ScriptLine] = []
     for key in _SCRIPT_KEYS:
-        for item in _flatten(job.get(key)):
+        for item in flatten_script(job.get(key)):
             if isinstance(item, Located):
                 lines.extend(script_lines(item, file_lines(item.file)))
     yield from helm_invocations_in_script(

@@ -26,8 +26,9 @@ class Applications:
 
 
 def applications(deploys: Sequence[DeployAfter], target: RewriteTarget) -> Applications:
-    """An Application for each environment that CI deployed (Argo CD sources are rewritten in
-    place instead, so their environments are skipped here)."""
+    """An Application for each environment a CI job deployed (environments an Argo CD manifest
+    already deploys are rewritten in place instead). Makefiles, scripts and helmfiles keep their
+    rewritten commands: they are how people deploy by hand, not the pipeline."""
     argo = target.argocd
     if argo is None:
         raise ConfigError("the argocd reference style needs an Argo CD target (the repo URL)")
@@ -35,19 +36,19 @@ def applications(deploys: Sequence[DeployAfter], target: RewriteTarget) -> Appli
     writes: dict[str, bytes | None] = {}
     notes: list[str] = []
     out: list[DeployAfter] = []
-    seen: dict[str, DeployAfter] = {}
+    seen: set[str] = set()
     for deploy in deploys:
-        if deploy.invocation.source == "argocd":
-            out.append(deploy)
-            continue
-        if deploy.invocation.subcommand not in ("upgrade", "install") or deploy.env in covered:
+        inv = deploy.invocation
+        from_ci_job = inv.source == "gitlab-ci" and inv.subcommand in ("upgrade", "install")
+        if not from_ci_job or deploy.env in covered:
+            out.append(deploy)  # a rewritten command or manifest: it deploys as it says
             continue
         if deploy.env in seen:
             continue
-        seen[deploy.env] = deploy
+        seen.add(deploy.env)
         path = posixpath.join(argo.directory, f"{target.app}-{deploy.env}.yaml")
         writes[path] = application_yaml(deploy, target).encode("utf-8")
-        where = f"{deploy.invocation.file}:{deploy.invocation.line}"
+        where = f"{inv.file}:{inv.line}"
         for flag in deploy.set_flags:
             notes.append(
                 f"{where} passed `--{flag.kind} {flag.key}={flag.value}` at deploy time; "

@@ -11,6 +11,7 @@ central project must offer, reading exactly these variables.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +21,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from migrator.errors import ConfigError, RepoError
+from migrator.helmcmd import parse_helm_command, split_commands
 from migrator.model import HelmInvocation
-from migrator.refs.gitlabci import CI_FILE, CiJob, ci_jobs
+from migrator.refs.gitlabci import CI_FILE, CiJob, ci_jobs, flatten_script
 from migrator.refs.yamlpos import Located, Tagged
-from migrator.rewrite.command import Edit
+from migrator.rewrite.command import Edit, keeps_flag
 from migrator.rewrite.declarative import json_str
 from migrator.rewrite.target import DeployAfter, RewriteTarget
 from migrator.rewrite.yamltext import Lines, load, scalar
@@ -100,6 +102,12 @@ class CiPlan:
                 replaced += 1
         if replaced and not self.remove:
             self._include(texts, out, target)
+        visible = [n for n in self.jobs if not n.startswith(".")]
+        if self.remove and replaced and replaced >= len(visible):
+            out.notes.append(
+                "no CI job is left: GitLab rejects a pipeline without jobs, so delete "
+                f"{CI_FILE} or keep a job in it"
+            )
         return out
 
     def _replace(
@@ -115,6 +123,9 @@ class CiPlan:
             return "the job is defined in several files"
         if len({(d.release, d.namespace, d.values_files) for d in job_deploys}) != 1:
             return "the job deploys more than once"
+        blocker, keep_before = _blocker(job, job_deploys[0])
+        if blocker and not self.remove:
+            return blocker
         rel = job.files[0]
         text = texts.get(rel)
         if text is None:
@@ -142,7 +153,7 @@ class CiPlan:
             out.notes.append(f"CI job {name} removed ({rel}): Argo CD deploys it now")
             return None
         own = doc[name] if isinstance(doc[name], CommentedMap) else CommentedMap()
-        block = _job_block(name, own, job, lines, job_deploys[0], target)
+        block = _job_block(name, own, job, lines, job_deploys[0], target, keep_before)
         file_edits.append(Edit(start_offset, end_offset, block))
         assert target.ci_include is not None
         out.notes.append(
@@ -187,14 +198,61 @@ class CiPlan:
             file_edits.append(Edit(at, at, prefix + "".join(x + "\n" for x in shifted)))
             return
         old = existing if isinstance(existing, list) else [existing]
-        rendered = _dump({"include": [_plain(x) for x in old]}).rstrip("\n").split("\n")
-        block = "\n".join(rendered + item) + "\n"
+        block = "\n".join(_rendered({"include": old}, "") + item) + "\n"
         stop = lines.start(end) if end < len(lines.lines) else len(text)
         file_edits.append(Edit(lines.start(key_line), stop, block))
 
 
 def plan(root: Path, refs: Sequence[HelmInvocation], target: RewriteTarget) -> CiPlan:
     return CiPlan(root, ci_jobs(root), remove=target.style == "argocd")
+
+
+def _blocker(job: CiJob, deploy: DeployAfter) -> tuple[str | None, bool]:
+    """Why the job cannot become a template job (it does more than deploy), and whether its
+    before_script, which does not touch the chart (`kubectl config use-context`), must stay."""
+    commands = {
+        key: [
+            cmd
+            for item in flatten_script(job.resolved.get(key))
+            for _, cmd in split_commands(str(item))
+        ]
+        for key in ("before_script", "script", "after_script")
+    }
+    assigned = {
+        m.group(1) for cmds in commands.values() for cmd in cmds for m in [_ASSIGN.match(cmd)] if m
+    }
+    for var in _VAR.findall(extra_args(deploy)):
+        if var in assigned:
+            return f"the deploy uses ${var}, which the job's script computes", False
+    parsed = parse_helm_command(deploy.invocation.text)
+    if parsed is not None and any(" " in w.value for w in parsed.words):
+        return "an argument holds spaces, which HELM_EXTRA_ARGS cannot carry", False
+    for key in ("script", "after_script"):
+        for cmd in commands[key]:
+            if not _replaceable(cmd):
+                return f"the job also runs `{cmd.splitlines()[0]}`", False
+    before = commands["before_script"]
+    if all(_replaceable(c) for c in before):
+        return None, False
+    if any(parse_helm_command(c) is not None for c in before):
+        return "its before_script mixes helm with other commands", False
+    return None, True
+
+
+_ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=")
+_VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+_HARMLESS = ("echo", "printf", "true", ":", "set", "export")
+
+
+def _replaceable(cmd: str) -> bool:
+    """A command the central template does itself, or one that changes nothing."""
+    parsed = parse_helm_command(cmd)
+    if parsed is not None:
+        return parsed.verb in ("upgrade", "install") or parsed.subcommand.startswith(
+            ("dependency ", "repo ")
+        )
+    words = cmd.split()
+    return not words or words[0] in _HARMLESS or bool(_ASSIGN.match(cmd))
 
 
 def _job_block(
@@ -204,18 +262,21 @@ def _job_block(
     lines: Lines,
     deploy: DeployAfter,
     target: RewriteTarget,
+    keep_before: bool,
 ) -> str:
     inc = target.ci_include
     assert inc is not None
     out = [f"{name}:", f"  extends: {scalar(inc.job)}"]
     keys = [k for k, _ in own.non_merged_items()]  # merged keys (`<<: *x`) live elsewhere
+    kept = KEEP + (("before_script",) if keep_before else ())
     for key in keys:
-        if key in KEEP:
+        if key in kept:
             out.extend(_key_lines(own, key, keys, lines))
+    if keep_before and "before_script" not in keys:
+        out.extend(_rendered({"before_script": job.resolved["before_script"]}, "  "))
     for key in KEEP:
         if key not in keys and key in job.extended:
-            rendered = _dump({key: _plain(job.extended[key])}).rstrip("\n").split("\n")
-            out.extend("  " + x for x in rendered)
+            out.extend(_rendered({key: job.extended[key]}, "  "))
     out.append("  variables:")
     own_vars = own.get("variables") if "variables" in keys else None
     if isinstance(own_vars, CommentedMap) and not own_vars.fa.flow_style():
@@ -226,8 +287,7 @@ def _job_block(
     elif isinstance(own_vars, dict):
         for var, value in own_vars.items():
             if var not in VARIABLES:
-                rendered = _dump({var: _plain(value)}).rstrip("\n").split("\n")
-                out.extend("    " + x for x in rendered)
+                out.extend(_rendered({var: value}, "    "))
     ours: list[tuple[str, str]] = []
     if deploy.release:
         ours.append(("RELEASE", deploy.release))
@@ -235,12 +295,36 @@ def _job_block(
         ours.append(("NAMESPACE", deploy.namespace))
     ours.append(("VALUES_FILES", " ".join(deploy.values_files)))
     ours.append(("CHART_VERSION", target.version))
-    extra = " ".join(f"--{f.kind} {f.key}={f.value}" for f in deploy.set_flags)
+    extra = extra_args(deploy)
     if extra:
         ours.append(("HELM_EXTRA_ARGS", extra))
     ours.extend(inc.variables)
     out.extend(f"    {k}: {json_str(v)}" for k, v in ours)
     return "\n".join(out) + "\n"
+
+
+# Flags the central template passes itself, or that the rewrite moved into the values files.
+_TEMPLATE_FLAGS = ("--namespace", "--version", "--values", "--install", "--repo")
+
+
+def extra_args(deploy: DeployAfter) -> str:
+    """The original command's other arguments (`--atomic --timeout 5m`, run-time `--set`,
+    `$HELM_ARGS`), for HELM_EXTRA_ARGS. The template expands that variable unquoted, so words
+    are passed without their shell quotes; GitLab expands the variables they use."""
+    parsed = parse_helm_command(deploy.invocation.text)
+    if parsed is None:
+        return ""
+    picked: set[int] = set()
+    for use in parsed.flags:
+        if use.name in _TEMPLATE_FLAGS:
+            continue
+        is_set = use.name.removeprefix("--").startswith("set") and use.value is not None
+        if is_set and not keeps_flag(parsed, use.name, use.value or "", use.words):
+            continue
+        picked.update(use.words)
+    roles = {parsed.release_word, parsed.chart_word}
+    picked.update(i for i in parsed.positionals if i not in roles)
+    return " ".join(parsed.words[i].value for i in sorted(picked))
 
 
 def _key_lines(node: CommentedMap, key: Any, keys: list[Any], lines: Lines) -> list[str]:
@@ -263,6 +347,13 @@ def _plain(node: Any) -> Any:
     if isinstance(node, list):
         return [_plain(x) for x in node]
     return node
+
+
+def _rendered(data: dict[str, Any], indent: str) -> list[str]:
+    """Lines of `data` as block YAML, each prefixed with `indent`."""
+    return [
+        indent + x for x in _dump({k: _plain(v) for k, v in data.items()}).rstrip("\n").split("\n")
+    ]
 
 
 def _dump(data: dict[str, Any]) -> str:

@@ -46,6 +46,7 @@ class CommandChange:
     version: str | None
     values_files: tuple[str, ...]
     drop_static_sets: bool = True
+    drop_version: bool = False  # a local chart (the wrapper): a stale --version goes
 
 
 def plan_ops(parsed: ParsedHelm, change: CommandChange) -> list[Op]:
@@ -54,7 +55,9 @@ def plan_ops(parsed: ParsedHelm, change: CommandChange) -> list[Op]:
     ops: list[Op] = []
     after_chart: list[str] = list(change.chart)
     versions = parsed.flag_uses("--version")
-    if change.version is not None:
+    if change.drop_version:
+        ops.extend(Delete(v.words) for v in versions)
+    elif change.version is not None:
         if versions:
             ops.extend(_set_flag_value(parsed, versions[0], change.version))
             ops.extend(Delete(v.words) for v in versions[1:])
@@ -82,7 +85,7 @@ def plan_ops(parsed: ParsedHelm, change: CommandChange) -> list[Op]:
             for use in parsed.flags
             if use.name.removeprefix("--") in MOVABLE_SET_KINDS
             and use.value is not None
-            and not _keeps_flag(parsed, use.name, use.value, use.words)
+            and not keeps_flag(parsed, use.name, use.value, use.words)
         )
     ops.append(Replace(parsed.chart_word, tuple(after_chart)))
     return ops
@@ -95,7 +98,7 @@ def kept_set_flags(parsed: ParsedHelm, change: CommandChange) -> tuple[SetFlag, 
         kind = use.name.removeprefix("--")
         if kind not in (*MOVABLE_SET_KINDS, "set-file") or use.value is None:
             continue
-        if change.drop_static_sets and not _keeps_flag(parsed, use.name, use.value, use.words):
+        if change.drop_static_sets and not keeps_flag(parsed, use.name, use.value, use.words):
             continue
         word = parsed.words[use.words[-1]]
         for key, value in split_set_value(use.value, cast(SetKind, kind)):
@@ -103,7 +106,9 @@ def kept_set_flags(parsed: ParsedHelm, change: CommandChange) -> tuple[SetFlag, 
     return tuple(kept)
 
 
-def _keeps_flag(parsed: ParsedHelm, name: str, value: str, words: tuple[int, ...]) -> bool:
+def keeps_flag(parsed: ParsedHelm, name: str, value: str, words: tuple[int, ...]) -> bool:
+    """True when a `--set`-style flag stays on the command (its value is known at run time only,
+    or it reads a file at deploy time)."""
     kind = name.removeprefix("--")
     if kind not in MOVABLE_SET_KINDS:
         return True  # --set-file reads a file at deploy time: it stays a flag

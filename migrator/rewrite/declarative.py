@@ -325,7 +325,8 @@ def _argocd(
             if key + 1 < len(container)
             else lines.block_end(row, col - 2)
         )
-        block = _multi_source(source, helm, inv, target, env, col - 2, kept)
+        # the item's keys start after "- ": the new items align their dashes with it
+        block = _multi_source(source, helm, inv, target, env, col - 4, kept)
         return [
             Edit(
                 lines.start(row),

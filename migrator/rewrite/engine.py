@@ -86,6 +86,7 @@ def _rewrite_file(
     source = refs[0].source
     if source in _SCRIPT_SOURCES:
         out = FileOutcome([], [], [], [])
+        built: set[str] = set()
         for group in _by_command(refs):
             got = rewrite_commands(
                 text,
@@ -94,6 +95,7 @@ def _rewrite_file(
                 make=source == "makefile",
                 yaml=source == "gitlab-ci",
                 all_refs=all_refs,
+                built=built,
             )
             out.edits.extend(got.edits)
             out.deploys.extend(got.deploys)
@@ -125,9 +127,10 @@ def _by_file(refs: Sequence[HelmInvocation]) -> dict[str, list[HelmInvocation]]:
 
 
 def _by_command(refs: Sequence[HelmInvocation]) -> list[list[HelmInvocation]]:
-    """Invocations written by the same text (one template, several jobs) rewrite together."""
+    """Invocations written by the same text (one template, several jobs) rewrite together,
+    in the order of the file."""
     out: dict[tuple[int, str], list[HelmInvocation]] = {}
-    for ref in refs:
+    for ref in sorted(refs, key=lambda r: r.line):
         out.setdefault((ref.line, ref.text), []).append(ref)
     return list(out.values())
 

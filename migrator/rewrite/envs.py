@@ -24,6 +24,7 @@ class EnvDeploy:
     invocation: HelmInvocation
     env: str
     values_files: tuple[str, ...]  # the new files, expanded for this environment
+    variables: tuple[tuple[str, str], ...] = ()  # run-time values this environment implies
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,8 @@ def choose_values(
     """The new values files of a command written once for `invs`, or why there is none."""
     shared = len({inv.environment for inv in invs}) > 1
     variables = [e.name for w in values_words for e in w.expansions if e.name]
+    variables += [v for f in (f for i in invs for f in i.values_files) for v in _PARAMS.findall(f)]
+    variables = list(dict.fromkeys(variables))
     entries: list[tuple[EnvDeploy, dict[str, str]]] = []
     for inv in invs:
         if any("$" in f for f in inv.values_files):
@@ -62,7 +65,8 @@ def choose_values(
             if len(open_vars) != 1:
                 return f"values files chosen at run time: {' '.join(inv.values_files)}"
             for name in sorted(target.env_values):
-                deploy = EnvDeploy(inv, name, target.env_values[name])
+                implied = ((open_vars[0], name),)
+                deploy = EnvDeploy(inv, name, target.env_values[name], implied)
                 entries.append((deploy, {open_vars[0]: name}))
             continue
         env = env_for(inv, target, shared)
@@ -74,7 +78,7 @@ def choose_values(
     # a command that chose its file by a variable keeps choosing by it when it can
     for var in dict.fromkeys(variables):
         pattern = _pattern(entries, var)
-        if pattern is not None and any("${" in f for f in pattern):
+        if pattern is not None and any("$" in f for f in pattern):
             return ValuesChoice(pattern, deploys)
     lists = {e.values_files for e, _ in entries}
     if len(lists) == 1:
@@ -86,8 +90,16 @@ def choose_values(
     )
 
 
+_PARAMS = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*|[0-9*@])")
+
+
+def spelled(var: str) -> str:
+    """How a rewritten path refers to a variable: `${NAME}`; `$*`, `$1` for parameters."""
+    return "${" + var + "}" if var.isidentifier() else "$" + var
+
+
 def _mentions(text: str, var: str) -> bool:
-    return bool(re.search(r"\$\{?" + re.escape(var) + r"\b", text))
+    return bool(re.search(r"\$\{?" + re.escape(var) + r"(?![A-Za-z0-9_])", text))
 
 
 def _infer(values_words: Sequence[Word], files: Sequence[str]) -> dict[str, str]:
@@ -127,7 +139,7 @@ def _pattern(entries: list[tuple[EnvDeploy, dict[str, str]]], var: str) -> tuple
             # the value as a whole name in the path (`values-prod.yaml`, `prod/values.yaml`)
             bounded = re.compile(r"(?<![A-Za-z0-9])" + re.escape(known[var]) + r"(?![A-Za-z0-9])")
             if known[var] and len(bounded.findall(f)) == 1:
-                candidates.add(bounded.sub(lambda _m: "${" + var + "}", f))
+                candidates.add(bounded.sub(lambda _m: spelled(var), f))
             else:
                 candidates.add(f)
         if len(candidates) != 1:

@@ -124,7 +124,10 @@ def _rewrite_command(
         ops = _fold_inserts(ops, parsed.chart_word)
     _record(command, parsed, ops, changes)
     sets = kept_set_flags(parsed, change)
-    return [deploy_after(target, d.invocation, d.env, d.values_files, sets) for d in choice.deploys]
+    return [
+        deploy_after(target, d.invocation, d.env, d.values_files, sets, dict(d.variables))
+        for d in choice.deploys
+    ]
 
 
 def _fold_inserts(ops: list[Op], chart_word: int) -> list[Op]:
@@ -173,9 +176,11 @@ def _record_list(command: PyCommand, parsed: ParsedHelm, ops: list[Op], changes:
         if index in deleted:
             continue
         values = replaced.get(index, [element.value]) + inserted.get(index, [])
-        # words that take one element's place share its line: only the last keeps its comma
+        # new words take the layout of the element they replace or follow: one per line in a
+        # one-per-line list, side by side otherwise; the last keeps the element's own comma
+        between = element.comma if _breaks_line(element.comma) else inline
         for position, value in enumerate(values):
-            comma = element.comma if position == len(values) - 1 else inline
+            comma = element.comma if position == len(values) - 1 else between
             new.append(element.with_changes(value=value, comma=comma))
     if elements and new:
         # the last element keeps the original list's closing layout (trailing comma or not)
@@ -189,11 +194,20 @@ def _record_list(command: PyCommand, parsed: ParsedHelm, ops: list[Op], changes:
 def _inline_comma(elements: list[cst.BaseElement]) -> cst.Comma:
     """The comma the list uses between elements on one line."""
     for e in elements:
-        if isinstance(e.comma, cst.Comma) and isinstance(
-            e.comma.whitespace_after, cst.SimpleWhitespace
+        comma = e.comma
+        if (
+            isinstance(comma, cst.Comma)
+            and isinstance(comma.whitespace_after, cst.SimpleWhitespace)
+            and comma.whitespace_after.value
         ):
-            return e.comma
+            return comma
     return cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+
+
+def _breaks_line(comma: cst.Comma | cst.MaybeSentinel) -> bool:
+    return isinstance(comma, cst.Comma) and isinstance(
+        comma.whitespace_after, cst.ParenthesizedWhitespace
+    )
 
 
 def _quote_of(elements: list[cst.BaseElement]) -> str:

@@ -94,15 +94,16 @@ def chart_words(target: RewriteTarget) -> tuple[str, ...]:
 
 def deploy_after(
     target: RewriteTarget, inv: HelmInvocation, env: str, files: tuple[str, ...],
-    sets: tuple[SetFlag, ...],
+    sets: tuple[SetFlag, ...], variables: dict[str, str] | None = None,
 ) -> DeployAfter:  # fmt: skip
     dependency = target.style == "dependency"
     oci = target.is_oci
+    implied = variables or {}
     return DeployAfter(
         invocation=inv,
         env=env,
-        release=inv.release,
-        namespace=inv.namespace,
+        release=_fill(inv.release, implied),
+        namespace=_fill(inv.namespace, implied),
         chart=WRAPPER_DIR if dependency else target.chart_ref if oci else target.chart_name,
         version=None if dependency else target.version,
         values_files=files,
@@ -119,8 +120,11 @@ def rewrite_commands(
     make: bool,
     yaml: bool,
     all_refs: Sequence[HelmInvocation],
+    built: set[str] | None = None,
 ) -> FileOutcome:
-    """Edits for one written command serving the invocations in `group` (same file and line)."""
+    """Edits for one written command serving the invocations in `group` (same file and line).
+    `built` collects the contexts (jobs, targets) already given a `helm dependency build`."""
+    built = set() if built is None else built
     out = FileOutcome([], [], [], [])
     inv = group[0]
     if not all(i.rewritable for i in group):
@@ -149,8 +153,15 @@ def rewrite_commands(
         return out
     if verb not in DEPLOY_VERBS:
         if target.style == "dependency" and parsed.chart_word is not None:
-            out.edits.extend(_shift(_replace_chart(parsed, WRAPPER_DIR), found.offset))
-            out.edits.extend(_dependency_build(text, found, yaml, make, group, all_refs))
+            values_words = [parsed.words[u.words[-1]] for u in parsed.flag_uses("--values")]
+            choice = choose_values(group, values_words, target) if values_words else None
+            if isinstance(choice, str):
+                out.untouched.extend((i, choice) for i in group)
+                return out
+            files = choice.files if choice is not None else ()
+            change = CommandChange((WRAPPER_DIR,), None, files, drop_static_sets=False)
+            out.edits.extend(_shift(text_edits(parsed, plan_ops(parsed, change)), found.offset))
+            out.edits.extend(_dependency_build(text, found, yaml, make, group, all_refs, built))
         else:
             reason = f"`helm {parsed.subcommand}` of the removed chart has no central equivalent"
             out.untouched.extend((i, reason) for i in group)
@@ -160,10 +171,12 @@ def rewrite_commands(
     if isinstance(choice, str):
         out.untouched.extend((i, choice) for i in group)
         return out
+    dependency = target.style == "dependency"
     change = CommandChange(
         chart_words(target),
-        None if target.style == "dependency" else target.version,
+        None if dependency else target.version,
         choice.files,
+        drop_version=dependency,
     )
     ops = plan_ops(parsed, change)
     edits = text_edits(parsed, ops)
@@ -172,7 +185,7 @@ def rewrite_commands(
         edits = [Edit(e.start, e.end, _MAKE_VAR.sub(r"$(\1)", e.text)) for e in edits]
     out.edits.extend(_shift(edits, found.offset))
     if target.style == "dependency":
-        out.edits.extend(_dependency_build(text, found, yaml, make, group, all_refs))
+        out.edits.extend(_dependency_build(text, found, yaml, make, group, all_refs, built))
     sets = kept_set_flags(parsed, change)
     out.deploys.extend(_deploys(target, choice, sets))
     return out
@@ -181,7 +194,21 @@ def rewrite_commands(
 def _deploys(
     target: RewriteTarget, choice: ValuesChoice, sets: tuple[SetFlag, ...]
 ) -> list[DeployAfter]:
-    return [deploy_after(target, d.invocation, d.env, d.values_files, sets) for d in choice.deploys]
+    return [
+        deploy_after(target, d.invocation, d.env, d.values_files, sets, dict(d.variables))
+        for d in choice.deploys
+    ]
+
+
+def _fill(text: str | None, variables: dict[str, str]) -> str | None:
+    """`text` with the run-time values an environment implies (`orders-$1` -> `orders-prod`)."""
+    if text is None or not variables:
+        return text
+    for var, value in variables.items():
+        text = re.sub(
+            r"\$\{" + re.escape(var) + r"\}|\$" + re.escape(var) + r"(?![A-Za-z0-9_])", value, text
+        )
+    return text
 
 
 def unrewritable_reason(inv: HelmInvocation) -> str:
@@ -247,18 +274,21 @@ def _dependency_build(
     make: bool,
     group: Sequence[HelmInvocation],
     all_refs: Sequence[HelmInvocation],
+    built: set[str],
 ) -> list[Edit]:
     """`helm dependency build deploy/chart` before the command, unless the job builds already."""
-    inv = group[0]
-    contexts = {i.context for i in group}
+    contexts = {f"{i.source}:{i.file}:{i.context}" for i in group}
+    if contexts <= built:
+        return []  # an earlier command of the same job builds it
+    built.update(contexts)
     for other in all_refs:
         if (
             other.subcommand.startswith("dependency ")
-            and other.context in contexts
-            and other.source == inv.source
+            and f"{other.source}:{other.file}:{other.context}" in contexts
         ):
             return []  # the existing dependency build now builds the wrapper
-    command = f"helm dependency build {WRAPPER_DIR}"
+    helm = found.parsed.words[found.parsed.command_word].value
+    command = f"{helm} dependency build {WRAPPER_DIR}"
     start = found.offset
     line_start = text.rfind("\n", 0, start) + 1
     before = text[line_start:start]
