@@ -107,26 +107,43 @@ def patch_for(repo: Path, writes: Mapping[str, bytes | None]) -> str:
     """A `git apply`-able patch against HEAD of `repo` that makes exactly `writes`.
 
     `writes` maps repo-relative paths to new content, or None to delete (a directory path
-    deletes everything under it). The repo itself is not touched: the change is built in a
-    throwaway shared clone.
+    deletes everything under it). Neither the work tree nor the index of `repo` changes: the
+    change is staged in a throwaway index, with the new blobs written to the object store.
     """
     with tempfile.TemporaryDirectory(prefix="migrator-patch-") as tmp:
-        work = Path(tmp) / "w"
-        run(["clone", "--quiet", "--shared", "--no-checkout", str(repo), str(work)])
-        run(["checkout", "--quiet", "HEAD"], cwd=work)
-        for rel, content in writes.items():
-            target = work / rel
-            if content is None:
-                if target.is_dir():
-                    shutil.rmtree(target)
-                elif target.exists() or target.is_symlink():
-                    target.unlink()
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
-        run(["add", "--all"], cwd=work)
-        return run(["diff", "--cached", "--binary", "--no-color", "--no-ext-diff", "HEAD"],
-                   cwd=work)
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        run(["read-tree", "HEAD"], cwd=repo, env=env)
+        deleted = [rel for rel, content in writes.items() if content is None]
+        lines: list[str] = []
+        if deleted:
+            listed = run(["ls-files", "-z", "--", *deleted], cwd=repo, env=env)
+            lines += [f"0 {'0' * 40}\t{path}" for path in listed.split("\0") if path]
+        added = [(rel, content) for rel, content in writes.items() if content is not None]
+        for i, (rel, content) in enumerate(added):
+            blob = Path(tmp) / f"blob-{i}"
+            blob.write_bytes(content)
+            sha = run(["hash-object", "-w", str(blob)], cwd=repo).strip()
+            lines.append(f"100644 {sha}\t{rel}")
+        if lines:
+            run(
+                ["update-index", "--index-info"],
+                cwd=repo,
+                env=env,
+                input_text="".join(f"{line}\n" for line in lines),
+            )
+        return run(
+            [
+                "diff",
+                "--cached",
+                "--binary",
+                "--no-color",
+                "--no-ext-diff",
+                "--find-renames",
+                "HEAD",
+            ],
+            cwd=repo,
+            env=env,
+        )
 
 
 # --- branch, commit and push helpers for `apply` (propose stage) -----------------------------

@@ -301,15 +301,17 @@ def test_keep_and_drop_lists_agree_with_the_reference_values(case: str) -> None:
             assert [k for k in env.drop if has_path(own, k)] == [], env.name
 
 
-def test_payments_prod_keeps_a_value_equal_to_the_central_default(
+def test_payments_prod_sets_a_value_back_to_the_central_default(
         fleet: dict[str, Path]) -> None:
     central = load_values(CENTRAL / "2.0.0" / "values.yaml")
     base = load_values(fleet["payments"] / "chart" / "values.yaml")
     prod = load_values(fleet["payments"] / "chart" / "values-prod.yaml")
     assert prod["image"]["pullPolicy"] == central["image"]["pullPolicy"]
     assert base["image"]["pullPolicy"] != central["image"]["pullPolicy"]
+    # No written file spells out a central default: the base value moves to dev and staging.
     envs = {e.name: e for e in demo.expected("payments").charts[0].environments}
-    assert "image.pullPolicy" in envs["prod"].keep
+    assert "image.pullPolicy" in envs["prod"].drop or "image" in envs["prod"].drop
+    assert all("image.pullPolicy" in envs[name].keep for name in ("dev", "staging"))
 
 
 def test_inventory_inherits_a_default_the_target_changed(fleet: dict[str, Path]) -> None:

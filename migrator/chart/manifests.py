@@ -137,24 +137,49 @@ def _removed(rid: ResourceId, after: Rendered) -> Difference:
 def _changed(rid: ResourceId, before: dict[str, Any], after: dict[str, Any],
              cosmetic_keys: Sequence[str]) -> list[Difference]:
     a, b = normalize(before), normalize(after)
-    dd = DeepDiff(a, b, view="tree", verbose_level=2)
     by_class: dict[DiffClass, list[FieldChange]] = {}
     whys: dict[DiffClass, set[str]] = {}
-    for _report, items in dd.items():
-        for item in items:
-            parts = item.path(output_format="list")
-            path = _format_path(parts)
-            klass, why = classify(rid.kind, parts, cosmetic_keys)
-            t1 = None if _absent(item.t1) else item.t1
-            t2 = None if _absent(item.t2) else item.t2
-            change = _field_change(rid, parts, path, t1, t2)
-            by_class.setdefault(klass, []).append(change)
-            whys.setdefault(klass, set()).add(why)
+    for prefix, item in _tree_diff(a, b):
+        parts = [*prefix, *item.path(output_format="list")]
+        klass, why = classify(rid.kind, parts, cosmetic_keys)
+        t1 = None if _absent(item.t1) else item.t1
+        t2 = None if _absent(item.t2) else item.t2
+        by_class.setdefault(klass, []).append(
+            _field_change(rid, parts, _format_path(parts), t1, t2)
+        )
+        whys.setdefault(klass, set()).add(why)
     return [
         Difference(rid, klass, "changed", tuple(c.path for c in changes), tuple(changes),
                    why="; ".join(sorted(whys[klass])))
         for klass, changes in by_class.items()
     ]
+
+
+def _tree_diff(
+    a: Any, b: Any, prefix: tuple[Any, ...] = ()
+) -> Iterable[tuple[tuple[Any, ...], Any]]:
+    """DeepDiff's items, run only on the subtrees that differ (most of a manifest does not)."""
+    if a == b:
+        return
+    if isinstance(a, dict) and isinstance(b, dict) and len(prefix) < 3:
+        for key in sorted(set(a) | set(b), key=str):
+            if key in a and key in b:
+                yield from _tree_diff(a[key], b[key], (*prefix, key))
+            elif a.get(key) != b.get(key):
+                yield from _items(
+                    {key: a[key]} if key in a else {}, {key: b[key]} if key in b else {}, prefix
+                )
+        return
+    if prefix:
+        yield from _items({prefix[-1]: a}, {prefix[-1]: b}, prefix[:-1])
+    else:
+        yield from _items(a, b, prefix)
+
+
+def _items(a: Any, b: Any, prefix: tuple[Any, ...]) -> Iterable[tuple[tuple[Any, ...], Any]]:
+    for _report, items in DeepDiff(a, b, view="tree", verbose_level=2).items():
+        for item in items:
+            yield prefix, item
 
 
 def _absent(value: Any) -> bool:
