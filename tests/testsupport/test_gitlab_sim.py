@@ -63,6 +63,7 @@ def sim(tmp_path: Path, source_repo: Path) -> Iterator[GitLabSim]:
         running.add_group("apps", parent="platform")
         running.add_project("platform/apps/orders", source_repo=source_repo, topics=("helm",))
         yield running
+        assert running.errors == []
 
 
 def client(sim: GitLabSim, token: str = RW, **kwargs: object) -> gitlab.Gitlab:
@@ -464,6 +465,25 @@ def test_read_only_token_reads_but_every_write_is_403(sim: GitLabSim) -> None:
     assert "x" not in sim.branches("platform/apps/orders")
 
 
+def test_reporter_with_an_api_token_gets_403_forbidden_on_writes(sim: GitLabSim) -> None:
+    sim.add_token("reporter-token", scopes=("api",), user="auditor", role="reporter")
+    project = client(sim).projects.get("platform/apps/orders")
+    mr = project.mergerequests.create(
+        {"source_branch": "feature", "target_branch": "main", "title": "Add readme"}
+    )
+    as_reporter = client(sim, "reporter-token").projects.get("platform/apps/orders")
+
+    with pytest.raises(gitlab.GitlabCreateError) as raised:
+        as_reporter.mergerequests.create(
+            {"source_branch": "clash", "target_branch": "main", "title": "Nope"}
+        )
+    note = as_reporter.mergerequests.get(mr.iid).notes.create({"body": "looks fine"})
+
+    assert raised.value.response_code == 403
+    assert raised.value.error_message == "403 Forbidden"
+    assert note.author["username"] == "auditor"
+
+
 def test_unknown_token_is_401(sim: GitLabSim) -> None:
     with pytest.raises(gitlab.GitlabAuthenticationError) as raised:
         client(sim, "not-a-token").auth()
@@ -591,14 +611,14 @@ def test_random_faults_are_reproducible_from_the_seed_and_capped() -> None:
 
 
 def test_random_faults_are_survived_by_python_gitlabs_retries(sim: GitLabSim) -> None:
-    faults = sim.faults.random(0.5, seed=3, max_faults=5, retry_after=0)
+    faults = sim.faults.random(0.5, seed=3, max_faults=3, retry_after=0)
     gl = client(sim, retry_transient_errors=True)
 
-    names = [gl.projects.get("platform/apps/orders").name for _ in range(12)]
+    names = [gl.projects.get("platform/apps/orders").name for _ in range(8)]
 
-    assert names == ["orders"] * 12
-    assert faults.triggered == 5
-    assert sum(1 for e in sim.exchanges if e.fault == "status") == 5
+    assert names == ["orders"] * 8
+    assert faults.triggered == 3
+    assert sum(1 for e in sim.exchanges if e.fault == "status") == 3
 
 
 def test_delay_holds_the_response(sim: GitLabSim) -> None:
@@ -677,3 +697,22 @@ def test_git_with_a_wrong_token_fails_authentication(sim: GitLabSim, tmp_path: P
     assert listed.returncode != 0 and "Authentication failed" in listed.stderr
     assert challenge.status_code == 401
     assert challenge.headers["WWW-Authenticate"] == 'Basic realm="GitLab"'
+
+
+def test_default_branch_is_protected_from_force_push(sim: GitLabSim, tmp_path: Path) -> None:
+    url = f"{sim.url}/platform/apps/orders.git"
+    clone = tmp_path / "work"
+    assert run_git("clone", "-q", url, str(clone), cwd=tmp_path, token=RW).returncode == 0
+    git("config", "user.email", "bot@example.com", cwd=clone)
+    git("config", "user.name", "Bot", cwd=clone)
+    before = sim.branches("platform/apps/orders")["main"]
+    git("reset", "-q", "--hard", "HEAD~1", cwd=clone)
+    commit_file(clone, "other.txt", "x\n", "Rewrite history")
+
+    forced = run_git("push", "-q", "--force", "origin", "main", cwd=clone, token=RW)
+    plain = run_git("push", "-q", "origin", "HEAD:refs/heads/rewritten", cwd=clone, token=RW)
+
+    assert forced.returncode != 0
+    assert "not allowed to force push code to a protected branch" in forced.stderr
+    assert sim.branches("platform/apps/orders")["main"] == before
+    assert plain.returncode == 0, plain.stderr

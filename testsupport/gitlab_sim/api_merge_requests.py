@@ -9,7 +9,7 @@ not allowed is `405 {"message": "405 Method Not Allowed"}`, a conflict is `422 {
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from testsupport.gitlab_sim import views
@@ -180,7 +180,7 @@ def _labels_match(wanted: list[str], have: list[str]) -> bool:
 
 
 def _filter_people(
-    req: Request, name: str, found: list[MergeRequest], ids: Any
+    req: Request, name: str, found: list[MergeRequest], ids: Callable[[MergeRequest], list[int]]
 ) -> list[MergeRequest]:
     value = req.text(name)
     if value is None:
@@ -507,7 +507,7 @@ def get_note(core: Core, req: Request) -> Any:
 
 @ROUTER.post("/projects/:id/merge_requests/:merge_request_iid/notes")
 def create_note(core: Core, req: Request) -> Response:
-    project = core.writable_project(req, req.path_params["id"])
+    project = core.writable_project(req, req.path_params["id"], role="reporter")
     user = req.require_user()
     mr = core.mr_for(project, req.path_params["merge_request_iid"])
     req.required("body")
@@ -532,7 +532,7 @@ def create_note(core: Core, req: Request) -> Response:
 
 @ROUTER.put("/projects/:id/merge_requests/:merge_request_iid/notes/:note_id")
 def update_note(core: Core, req: Request) -> Any:
-    project = core.writable_project(req, req.path_params["id"])
+    project = core.writable_project(req, req.path_params["id"], role="reporter")
     user = req.require_user()
     mr = core.mr_for(project, req.path_params["merge_request_iid"])
     note = _note_for(core, mr, req.path_params["note_id"])
@@ -545,7 +545,7 @@ def update_note(core: Core, req: Request) -> Any:
 
 @ROUTER.delete("/projects/:id/merge_requests/:merge_request_iid/notes/:note_id")
 def delete_note(core: Core, req: Request) -> Response:
-    project = core.writable_project(req, req.path_params["id"])
+    project = core.writable_project(req, req.path_params["id"], role="reporter")
     user = req.require_user()
     mr = core.mr_for(project, req.path_params["merge_request_iid"])
     note = _note_for(core, mr, req.path_params["note_id"])

@@ -8,14 +8,16 @@ from typing import Any
 from testsupport.gitlab_sim import views
 from testsupport.gitlab_sim.core import Core
 from testsupport.gitlab_sim.routing import (
+    FORBIDDEN,
     ROUTER,
+    ApiError,
     Request,
     Response,
     bad_request,
     not_found,
     paginate,
 )
-from testsupport.gitlab_sim.state import Namespace, Project
+from testsupport.gitlab_sim.state import ROLE_LEVELS, Namespace, Project
 
 PROJECT_ORDERS = (
     "id",
@@ -178,7 +180,7 @@ def get_project(core: Core, req: Request) -> Any:
 
 @ROUTER.put("/projects/:id")
 def edit_project(core: Core, req: Request) -> Any:
-    project = core.writable_project(req, req.path_params["id"])
+    project = core.writable_project(req, req.path_params["id"], role="maintainer")
     editable = (
         "description",
         "default_branch",
@@ -216,7 +218,8 @@ def edit_project(core: Core, req: Request) -> Any:
 @ROUTER.post("/projects/:id/archive")
 def archive_project(core: Core, req: Request) -> Response:
     project = core.project_for(req, req.path_params["id"])
-    req.require_user()
+    if req.require_user().access_level < ROLE_LEVELS["owner"]:
+        raise ApiError(403, FORBIDDEN)
     project.archived = True
     return Response(201, views.project_full(core, project))
 
@@ -224,6 +227,7 @@ def archive_project(core: Core, req: Request) -> Response:
 @ROUTER.post("/projects/:id/unarchive")
 def unarchive_project(core: Core, req: Request) -> Response:
     project = core.project_for(req, req.path_params["id"])
-    req.require_user()
+    if req.require_user().access_level < ROLE_LEVELS["owner"]:
+        raise ApiError(403, FORBIDDEN)
     project.archived = False
     return Response(201, views.project_full(core, project))

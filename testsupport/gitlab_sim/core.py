@@ -12,6 +12,7 @@ from testsupport.gitlab_sim.gitops import Git, Identity, Repo
 from testsupport.gitlab_sim.routing import FORBIDDEN, ApiError, Request, not_found
 from testsupport.gitlab_sim.state import (
     ACTIVE_PIPELINE_STATUSES,
+    ROLE_LEVELS,
     MergeRequest,
     Namespace,
     Note,
@@ -91,10 +92,11 @@ class Core:
             raise not_found("Project")
         return project
 
-    def writable_project(self, req: Request, ident: str) -> Project:
+    def writable_project(self, req: Request, ident: str, role: str = "developer") -> Project:
+        """The project, if the user's role (and the project not being archived) allows writes."""
         project = self.project_for(req, ident)
-        req.require_user()
-        if project.archived:
+        user = req.require_user()
+        if project.archived or user.access_level < ROLE_LEVELS[role]:
             raise ApiError(403, FORBIDDEN)
         return project
 

@@ -13,10 +13,11 @@ import re
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
 from testsupport.gitlab_sim.core import Core
-from testsupport.gitlab_sim.state import Project, Token
+from testsupport.gitlab_sim.state import ROLE_LEVELS, Project, Token
 
 READ_SCOPES = frozenset({"api", "read_api", "read_repository", "write_repository"})
 WRITE_SCOPES = frozenset({"api", "write_repository"})
@@ -29,6 +30,35 @@ _ACCESS_DENIED = (
 _NOT_FOUND = (
     "The project you were looking for could not be found or you don't have permission to view it.\n"
 )
+
+
+# GitLab protects the default branch: no force push, no deletion over git.
+_PRE_RECEIVE = """#!/bin/sh
+zero=0000000000000000000000000000000000000000
+while read old new ref; do
+  [ "$ref" = "refs/heads/$GITLAB_SIM_PROTECTED" ] || continue
+  if [ "$new" = "$zero" ]; then
+    echo "GitLab: You can only delete protected branches using the web interface." >&2
+    exit 1
+  fi
+  if [ "$old" != "$zero" ] && ! git merge-base --is-ancestor "$old" "$new"; then
+    echo "GitLab: You are not allowed to force push code to a protected branch on this project." >&2
+    exit 1
+  fi
+done
+exit 0
+"""
+
+
+def install_hooks(hooks_dir: Path) -> None:
+    hooks_dir.mkdir(parents=True, exist_ok=True)
+    hook = hooks_dir / "pre-receive"
+    hook.write_text(_PRE_RECEIVE)
+    hook.chmod(0o755)
+
+
+def hooks_dir(core: Core) -> Path:
+    return core.repos_root.parent / "hooks"
 
 
 @dataclass(frozen=True)
@@ -112,9 +142,10 @@ def authorize(
         return GitTarget(project, rest, service), None
     if project is None:
         return _text(404, _NOT_FOUND)
-    if not token.scopes & READ_SCOPES:
+    user = core.store.users[token.user_id]
+    if not token.scopes & READ_SCOPES or user.access_level < ROLE_LEVELS["reporter"]:
         return _text(403, "You are not allowed to download code from this project.\n")
-    if writes and not token.scopes & WRITE_SCOPES:
+    if writes and (not token.scopes & WRITE_SCOPES or user.access_level < ROLE_LEVELS["developer"]):
         return _text(403, "You are not allowed to push code to this project.\n")
     if writes and project.archived:
         return _text(403, "You are not allowed to push code to an archived project.\n")
@@ -150,6 +181,10 @@ def run_backend(
             "HTTP_CONTENT_ENCODING": headers.get("content-encoding", ""),
             # http-backend enables receive-pack only for an authenticated REMOTE_USER.
             "REMOTE_USER": user.username if user else "",
+            "GITLAB_SIM_PROTECTED": project.default_branch or "",
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "core.hooksPath",
+            "GIT_CONFIG_VALUE_0": str(hooks_dir(core)),
         }
     )
     if method == "POST":

@@ -8,6 +8,7 @@ import hashlib
 import json
 import threading
 import time
+import traceback
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ class App:
     requests: list[LoggedRequest] = field(default_factory=list)
     request_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     exchanges: list[Exchange] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
     _log_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def respond(
@@ -98,15 +100,28 @@ class App:
             self._exchange(method, raw_path, route, outcome.status, "status")
             return outcome
 
-        if is_api:
-            outcome = self._api(method, raw_path, pairs, headers, body)
-        else:
-            outcome = self._git(method, raw_path, query, headers, body, client_addr)
+        try:
+            if is_api:
+                outcome = self._api(method, raw_path, pairs, headers, body)
+            else:
+                outcome = self._git(method, raw_path, query, headers, body, client_addr)
+        except Exception:
+            # A bug in the simulator must not look like a flaky network to a retrying client.
+            with self._log_lock:
+                self.errors.append(f"{method} {raw_path}\n{traceback.format_exc()}")
+            payload = json.dumps({"message": "500 Internal Server Error"}).encode()
+            outcome = Outcome(500, payload, {"Content-Type": "application/json"})
         if decision.drop is not None:
             self._exchange(method, raw_path, route, None, "drop")
             return _DROPPED
         self._exchange(method, raw_path, route, outcome.status, None)
         return _with_headers(outcome, self.faults.rate_headers(client))
+
+    def reset_log(self) -> None:
+        with self._log_lock:
+            self.requests.clear()
+            self.request_counts.clear()
+            self.exchanges.clear()
 
     def _exchange(
         self, method: str, path: str, route: str, status: int | None, fault: str | None

@@ -16,10 +16,12 @@ from types import TracebackType
 
 from testsupport.gitlab_sim.core import Core
 from testsupport.gitlab_sim.faults import Faults
+from testsupport.gitlab_sim.githttp import hooks_dir, install_hooks
 from testsupport.gitlab_sim.gitops import Git, Repo
 from testsupport.gitlab_sim.server import App, Exchange, LoggedRequest, SimServer
 from testsupport.gitlab_sim.state import (
     PIPELINE_STATUSES,
+    ROLE_LEVELS,
     MergeRequest,
     Namespace,
     Note,
@@ -53,6 +55,7 @@ class GitLabSim:
     def start(self) -> GitLabSim:
         if self._server is not None:
             return self
+        install_hooks(hooks_dir(self.core))
         self._server = SimServer(self._address, self.app)
         host, port = self._server.server_address[:2]
         self.core.base_url = f"http://{host!s}:{port}"
@@ -118,21 +121,36 @@ class GitLabSim:
         return self.app.exchanges
 
     @property
+    def errors(self) -> list[str]:
+        """Tracebacks of requests the simulator itself failed on (answered 500); should be empty."""
+        return self.app.errors
+
+    @property
     def git_argv_log(self) -> list[list[str]]:
         return self.git.argv_log
 
     def reset_log(self) -> None:
-        with self.app._log_lock:
-            self.app.requests.clear()
-            self.app.request_counts.clear()
-            self.app.exchanges.clear()
+        """Forget the requests seen so far (after seeding through the API, for example)."""
+        self.app.reset_log()
 
     # -- seeding ---------------------------------------------------------------------------------
 
-    def add_user(self, username: str, name: str | None = None, email: str | None = None) -> User:
+    def add_user(
+        self,
+        username: str,
+        name: str | None = None,
+        email: str | None = None,
+        role: str | None = None,
+    ) -> User:
+        """A user (created once); `role` ("reporter", "developer", "maintainer" ...) applies to
+        every project: a reporter reads but gets `403 {"message": "403 Forbidden"}` on writes."""
+        if role is not None and role not in ROLE_LEVELS:
+            raise ValueError(f"unknown role {role!r}")
         with self.store.lock:
             existing = self.store.user_by_name(username)
             if existing is not None:
+                if role is not None:
+                    existing.role = role
                 return existing
             stamp = now_iso()
             namespace = Namespace(
@@ -153,6 +171,7 @@ class GitLabSim:
                 email=email or f"{username}@example.com",
                 namespace_id=namespace.id,
                 created_at=stamp,
+                role=role or "maintainer",
             )
             namespace.owner_id = user.id
             self.store.namespaces[namespace.id] = namespace
@@ -166,10 +185,15 @@ class GitLabSim:
         user: str = "root",
         revoked: bool = False,
         expired: bool = False,
+        role: str | None = None,
     ) -> Token:
-        """A personal access token; `("read_api",)` is read-only, `("api",)` may write."""
+        """A personal access token; `("read_api",)` is read-only, `("api",)` may write.
+
+        A `read_api` token gets GitLab's `403 {"error": "insufficient_scope", ...}` on writes; a
+        user whose `role` is below developer gets `403 {"message": "403 Forbidden"}`.
+        """
         with self.store.lock:
-            owner = self.add_user(user)
+            owner = self.add_user(user, role=role)
             token = Token(value, owner.id, frozenset(scopes), revoked=revoked, expired=expired)
             self.store.tokens[value] = token
             return token

@@ -20,6 +20,10 @@ def now_iso() -> str:
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 
 
+# GitLab's access levels; a simulated user has one role on every project.
+ROLE_LEVELS = {"guest": 10, "reporter": 20, "developer": 30, "maintainer": 40, "owner": 50}
+
+
 @dataclass
 class User:
     id: int
@@ -28,6 +32,11 @@ class User:
     email: str
     namespace_id: int
     created_at: str
+    role: str = "maintainer"
+
+    @property
+    def access_level(self) -> int:
+        return ROLE_LEVELS[self.role]
 
 
 @dataclass(frozen=True)
