@@ -71,7 +71,9 @@ def test_the_dependency_style_lets_helm_build_the_wrapper(tmp_path: Path) -> Non
     make_repo(
         tmp_path,
         {
-            "d.py": 'import os\nos.system("helm upgrade app ./chart -f chart/values-production.yaml")\n'
+            "d.py": (
+                'import os\nos.system("helm upgrade app ./chart -f chart/values-production.yaml")\n'
+            )
         },
     )
     result = rewrite(tmp_path, "dependency", envs=("production",))

@@ -57,7 +57,9 @@ def test_a_script_taking_the_environment_as_argument_keeps_choosing_by_it(tmp_pa
     make_repo(
         tmp_path,
         {
-            "deploy.sh": '#!/bin/bash\nhelm upgrade app ./chart -n "shop-$1" -f "chart/values-$1.yaml"\n'
+            "deploy.sh": (
+                '#!/bin/bash\nhelm upgrade app ./chart -n "shop-$1" -f "chart/values-$1.yaml"\n'
+            )
         },
     )
     result = rewrite(tmp_path)
@@ -114,7 +116,9 @@ def test_a_command_quoted_in_yaml_is_listed_not_guessed(tmp_path: Path) -> None:
     make_repo(
         tmp_path,
         {
-            ".gitlab-ci.yml": 'd:\n  environment: production\n  script:\n    - "helm upgrade app chart"\n'
+            ".gitlab-ci.yml": (
+                'd:\n  environment: production\n  script:\n    - "helm upgrade app chart"\n'
+            )
         },
     )
     result = rewrite(tmp_path, envs=("production",))
