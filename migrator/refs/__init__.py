@@ -17,7 +17,7 @@ from migrator.refs.python import find_python_references
 from migrator.refs.shell import find_shell_references
 from migrator.refs.skaffold import find_skaffold_references
 
-__all__ = ["chart_dir", "find_references", "points_at"]
+__all__ = ["chart_dir", "find_references", "points_at", "values_paths"]
 
 # Sources whose relative paths are read from the declaring file's directory.
 _FILE_RELATIVE = ("helmfile", "skaffold", "makefile")
@@ -46,6 +46,20 @@ def chart_dir(ref: HelmInvocation) -> str | None:
         return None
     base = posixpath.dirname(ref.file) if ref.source in _FILE_RELATIVE else ""
     return posixpath.normpath(posixpath.join(base, chart)).lstrip("/") or "."
+
+
+def values_paths(ref: HelmInvocation) -> tuple[str, ...]:
+    """The reference's values files as repo-relative paths, read the way its tool reads them:
+    helmfile and skaffold from the file's directory, Argo CD from the chart path, helm commands
+    from the repo root (CI jobs run there; `$CI_PROJECT_DIR/` is already resolved to `./`).
+    Files still holding a run-time variable stay as they are, normalised."""
+    if ref.source == "argocd" and ref.chart:
+        base = ref.chart
+    elif ref.source in ("helmfile", "skaffold"):
+        base = posixpath.dirname(ref.file)
+    else:
+        base = ""
+    return tuple(posixpath.normpath(posixpath.join(base, f)).lstrip("/") for f in ref.values_files)
 
 
 def points_at(ref: HelmInvocation, chart_path: str, repo_root: Path | None = None) -> bool:
