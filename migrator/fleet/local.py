@@ -100,8 +100,10 @@ def _from_list_file(path: Path) -> list[tuple[str, str, str | None]]:
             repo = (path.parent / line).resolve()
             if not git.is_repo(repo):
                 raise ConfigError(f"{where}: {line} is not a git repository")
-            name, url, branch = line.rstrip("/").removesuffix(".git"), str(repo), \
-                _current_branch(repo)
+            # A relative path names the repo as written; an absolute one by its directory name.
+            written = line.rstrip("/").removesuffix(".git")
+            name = repo.name.removesuffix(".git") if Path(line).is_absolute() else written
+            url, branch = str(repo), _current_branch(repo)
         if url in seen:
             continue
         seen.add(url)
