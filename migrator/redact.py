@@ -16,13 +16,19 @@ _SECRET_KEY = re.compile(
 # Values that look like credentials even under an innocent key.
 _SECRET_VALUE = re.compile(
     r"(-----BEGIN [A-Z ]*PRIVATE KEY-----|glpat-[0-9A-Za-z_-]{10,}|"
-    r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@)",
+    # The look-behind anchors the scheme, so long words do not backtrack.
+    r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@)",
 )
+# Keys that name a Secret (a reference) rather than hold one.
+_SECRET_REFERENCE = re.compile(
+    r"^(secretName|secretKeyRef|secretRef|existingSecret|imagePullSecrets|"
+    r"serviceAccountName|tokenSecretName)$", re.IGNORECASE)
 
 
 def is_secret_key(path: str) -> bool:
     """True when any segment of a dotted key path looks like a credential."""
-    return any(_SECRET_KEY.search(part) for part in re.split(r"[.\[\]]", path) if part)
+    return any(_SECRET_KEY.search(part) and not _SECRET_REFERENCE.match(part)
+               for part in re.split(r"[.\[\]]", path) if part)
 
 
 def redact_value(path: str, value: Any) -> Any:
