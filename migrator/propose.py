@@ -169,6 +169,8 @@ def propose(
     for plan in plans:
         outcome = run.one(plan, clones.get(plan.repo.slug))
         outcomes.append(outcome)
+        if outcome.action not in ("not-eligible", "deferred", "error"):
+            journal.settle_interrupted(plan.repo.name)
         if outcome.action not in ("not-eligible", "deferred"):
             journal.set_proposal(Proposal(
                 repo=plan.repo.name, branch=branch, status=outcome.action,
@@ -427,6 +429,10 @@ class _Run:
             posted = self.journal.note_posted(repo.name, mr.iid, NOTE_MARKER)
             if posted is None:  # a run died while posting: ask GitLab
                 posted = self.forge.has_note(repo, mr.iid, NOTE_MARKER)
+                if posted:  # remember what GitLab said, so later runs need not ask again
+                    with self.journal.effect(repo.name, "note", str(mr.iid),
+                                             {"marker": NOTE_MARKER, "head": head}) as out:
+                        out["observed"] = True
             if not posted:
                 with self.journal.effect(repo.name, "note", str(mr.iid),
                                          {"marker": NOTE_MARKER, "head": head}):

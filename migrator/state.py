@@ -33,7 +33,9 @@ from migrator.redact import REDACTED, redact_value
 JOURNAL_FILE = "journal.sqlite"
 SCHEMA_VERSION = 1
 
-EffectStatus = Literal["intent", "done", "failed"]
+# "interrupted": an intent whose run died before its outcome, settled by a later run that
+# looked at the remote (the detail says what was meant; the remote said what happened).
+EffectStatus = Literal["intent", "done", "failed", "interrupted"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -267,9 +269,22 @@ class Journal:
                 continue
             if eff.status == "done":
                 return True
-            if eff.status == "intent":
+            if eff.status in ("intent", "interrupted"):
                 state = None
         return state
+
+    def settle_interrupted(self, repo: str) -> int:
+        """Mark `repo`'s intents left by earlier, killed runs as interrupted; returns how many.
+
+        Called once this run has brought the repo to a known state from what the remote shows,
+        so `pending()` lists only what is still unresolved."""
+        with self._lock:
+            cur = self._db.execute(
+                "UPDATE effects SET status = 'interrupted', finished = ?, "
+                "cause = 'the run died before the outcome; settled from the remote state' "
+                "WHERE repo = ? AND status = 'intent' AND (run_id IS NOT ? OR run_id IS NULL)",
+                (time.time(), repo, self.run_id))
+            return cur.rowcount
 
     # proposals ---------------------------------------------------------------------------
 

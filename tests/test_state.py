@@ -125,3 +125,18 @@ def test_records_written_before_a_kill_9_survive_it(tmp_path: Path) -> None:
         written = journal.bot_commits("g/a", "br")
     assert 6 <= len(written) < 1000
     assert set(written) == {str(i) for i in range(len(written))}
+
+
+def test_settling_marks_only_earlier_runs_intents_of_that_repo_interrupted(
+        tmp_path: Path) -> None:
+    with Journal.open(tmp_path) as journal:
+        journal.start_run("apply", "0.1.0")
+        journal.intent("g/a", "mr-create", "br", {})
+        journal.intent("g/b", "mr-create", "br", {})
+    with Journal.open(tmp_path) as journal:
+        journal.start_run("apply", "0.1.0")
+        mine = journal.intent("g/a", "push", "br", {"sha": "5" * 40})
+        assert journal.settle_interrupted("g/a") == 1
+        states = {(e.repo, e.id == mine): e.status for e in journal.all_effects()}
+    assert states == {("g/a", False): "interrupted", ("g/b", False): "intent",
+                      ("g/a", True): "intent"}

@@ -419,6 +419,7 @@ def _uncertain(exc: GitlabError) -> bool:
 
 
 def _git_hint(message: str) -> str:
+    message = " ".join(message.split())  # one line, whatever git printed
     if "403" in message:
         return ("GitLab refused the push (403): the token needs the `api` (or "
                 "`write_repository`) scope and at least the Developer role. " + message)

@@ -92,3 +92,43 @@ def clone_all(repos: list[RepoRef], cache: Path,
         git.clone_or_update(repo.url, dest, repo.default_branch, env=env)
         clones[repo.slug] = dest
     return clones
+
+
+# --- a fleet on the GitLab simulator ---------------------------------------------------------
+
+# Projects of the standard simulated fleet: path -> verdict its synthetic plan gets.
+SIM_FLEET: dict[str, Verdict] = {
+    "platform/apps/billing": Verdict.READY,
+    "platform/apps/catalog": Verdict.READY,
+    "platform/apps/checkout": Verdict.REVIEW,
+    "platform/apps/inventory": Verdict.READY,
+    "platform/apps/legacy/ledger": Verdict.READY,
+    "platform/apps/legacy/mailer": Verdict.BLOCKED,
+    "platform/apps/orders": Verdict.READY,
+    "platform/apps/payments": Verdict.READY,
+    "platform/data/reports": Verdict.REVIEW,
+    "platform/data/search": Verdict.READY,
+    "platform/data/static-site": Verdict.SKIPPED,
+    "platform/edge/gateway": Verdict.READY,
+    "platform/edge/ratelimiter": Verdict.READY,
+}
+ELIGIBLE = sorted(p for p, v in SIM_FLEET.items() if v in (Verdict.READY, Verdict.REVIEW))
+
+
+def seed_sim_fleet(sim: object, root: Path, paths: Mapping[str, Verdict] = SIM_FLEET) -> None:
+    """Projects on the simulator, each backed by a fresh app repo (one commit on main)."""
+    for path in paths:
+        name = path.rsplit("/", 1)[-1]
+        src = make_repo(root / "sources" / path, app_files(name))
+        sim.add_project(path, source_repo=src)  # type: ignore[attr-defined]
+
+
+def sim_plans(repos: list[RepoRef], clones: Mapping[str, Path],
+              verdicts: Mapping[str, Verdict] = SIM_FLEET, **kw: str) -> list[RepoPlan]:
+    from dataclasses import replace
+
+    out = []
+    for repo in repos:
+        plan = plan_for(repo, clones[repo.slug], verdicts[repo.name], **kw)
+        out.append(replace(plan, patch=None) if plan.verdict is Verdict.SKIPPED else plan)
+    return out
