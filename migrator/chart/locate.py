@@ -14,6 +14,7 @@ from ruamel.yaml.error import YAMLError
 
 from migrator.errors import RepoError
 from migrator.model import EmbeddedChart, Environment, HelmInvocation
+from migrator.refs import points_at, values_paths
 
 _SKIP_DIRS = {".git", "node_modules", "vendor", ".terraform", "__pycache__"}
 _DEPLOYING = {"upgrade", "install"}
@@ -80,7 +81,7 @@ def locate(repo: Path, refs: Sequence[HelmInvocation], central_name: str) -> Loc
         if central_name in deps and not _has_templates(files, chart_dir):
             wrappers.append(rel_chart_yaml)
             continue
-        chart_refs = [r for r in refs if _points_at(r, chart_dir)]
+        chart_refs = [r for r in refs if points_at(r, chart_dir, repo)]
         used.extend(chart_refs)
         charts.append(_embedded(repo, files, chart_dir, meta, chart_refs, deps))
     central_refs = tuple(r for r in refs if r not in used and _names_central(r, central_name))
@@ -102,22 +103,6 @@ def _chart_dirs(files: Sequence[str]) -> list[str]:
 def _has_templates(files: Sequence[str], chart_dir: str) -> bool:
     prefix = _join(chart_dir, "templates") + "/"
     return any(f.startswith(prefix) for f in files)
-
-
-def _clean(path: str) -> str:
-    path = re.sub(r"^\$\{?CI_PROJECT_DIR\}?/", "", path.strip())
-    path = str(PurePosixPath(path)) if path else path
-    return "." if path in ("", ".", "./") else path.removeprefix("./").rstrip("/")
-
-
-def _points_at(ref: HelmInvocation, chart_dir: str) -> bool:
-    if not ref.chart or ":" in ref.chart:
-        return False
-    candidates = {_clean(ref.chart)}
-    base = str(PurePosixPath(ref.file).parent)
-    if base not in ("", "."):
-        candidates.add(_clean(f"{base}/{ref.chart}"))
-    return chart_dir in candidates
 
 
 def _names_central(ref: HelmInvocation, central_name: str) -> bool:
@@ -156,8 +141,7 @@ def _environments(files: Sequence[str], chart_dir: str, name: str,
     deploying = [r for r in refs if r.subcommand in _DEPLOYING] or list(refs)
     envs: dict[str, Environment] = {}
     for ref in deploying:
-        value_files = tuple(v for v in (_resolve(ref, f) for f in ref.values_files)
-                            if v != values_file)
+        value_files = tuple(v for v in values_paths(ref) if v != values_file)
         env = _env_name(ref, value_files)
         if env in envs:
             continue
@@ -180,14 +164,6 @@ def _environments(files: Sequence[str], chart_dir: str, name: str,
         return (Environment("default", (), name, "assumed: chart name", None),)
     return tuple(Environment(env, tuple(paths), name, "assumed: chart name", None)
                  for env, paths in sorted(by_env.items()))
-
-
-def _resolve(ref: HelmInvocation, path: str) -> str:
-    cleaned = _clean(path)
-    base = str(PurePosixPath(ref.file).parent)
-    if base not in ("", ".") and not cleaned.startswith(base + "/"):
-        return _clean(f"{base}/{cleaned}")
-    return cleaned
 
 
 def _env_name(ref: HelmInvocation, value_files: Sequence[str]) -> str:
