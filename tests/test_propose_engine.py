@@ -1,0 +1,83 @@
+"""The whole of `apply` with the real engine: fixture repos hosted on the GitLab simulator,
+planned by the pipeline (real Helm), proposed as merge requests, then re-planned and re-applied."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from migrator import config, demo, pipeline
+from migrator.credentials import git_env
+from migrator.fleet.gitlab import GitLabFleetSettings, list_repos
+from migrator.forge.gitlab import GitLabSettings
+from migrator.model import FleetPlan, RepoRef, Verdict
+from migrator.propose import ProposeSettings, marked_plan, run_apply, summarize
+from migrator.report.markdown import repo_markdown
+from tests.forge.fleetkit import git_out
+from testsupport.gitlab_sim import GitLabSim
+
+TOKEN = "glpat-engineToken0000001"
+CASES = ("billing", "orders", "accounts", "docs-site")
+
+
+@pytest.fixture
+def hosted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+           fleet_dir: Path) -> Iterator[tuple[GitLabSim, list[RepoRef]]]:
+    monkeypatch.setenv("GITLAB_TOKEN", TOKEN)
+    with GitLabSim(tmp_path / "sim") as sim:
+        sim.add_token(TOKEN, user="migrator-bot")
+        for case in CASES:
+            sim.add_project(f"shop/{case}", source_repo=fleet_dir / case)
+        yield sim, list_repos(GitLabFleetSettings(GitLabSettings(sim.url), group="shop"))
+
+
+def plan(repos: list[RepoRef], central: demo.CentralSources, work: Path) -> FleetPlan:
+    settings = config.plan_settings({}, {
+        "fleet": work, "central": central.repo_dir, "target_version": "2.0.0",
+        "out": work / "out", "work": work, "jobs": 2})
+    return pipeline.plan_fleet(repos, settings, git_env=git_env())
+
+
+def test_engine_plans_become_merge_requests_and_a_second_run_changes_nothing(
+        hosted: tuple[GitLabSim, list[RepoRef]], central_sources: demo.CentralSources,
+        tmp_path: Path) -> None:
+    sim, repos = hosted
+    work = tmp_path / "work"
+    fleet = plan(repos, central_sources, work)
+    verdicts = {p.repo.name: p.verdict for p in fleet.repos}
+    assert verdicts == {"shop/accounts": Verdict.BLOCKED, "shop/billing": Verdict.READY,
+                        "shop/docs-site": Verdict.SKIPPED, "shop/orders": Verdict.READY}
+    clones = {r.slug: work / "cache" / r.slug for r in repos}
+    settings = ProposeSettings(forge=GitLabSettings(sim.url), plan_id=fleet.plan_id,
+                               tool_version=fleet.tool_version)
+    outcomes = run_apply(fleet.repos, fleet.central, settings, work, clones)
+    assert summarize(outcomes) == {"created": 2, "not-eligible": 2}
+
+    for repo_plan in fleet.repos:
+        mrs = sim.merge_requests(repo_plan.repo.name)
+        if repo_plan.verdict is not Verdict.READY:
+            assert mrs == []
+            continue
+        (mr,) = mrs
+        report = repo_markdown(repo_plan, fleet.central, plan_id=fleet.plan_id,
+                               tool_version=fleet.tool_version)
+        assert mr.description and mr.description.startswith(report)
+        assert marked_plan(mr.description) == repo_plan.plan_hash
+        assert mr.title.startswith("Use the central chart app-template 2.0.0")
+        # the pushed branch holds exactly the planned change set on top of the planned commit
+        bare = sim.repo_path(repo_plan.repo.name)
+        head = sim.branches(repo_plan.repo.name)[mr.source_branch]
+        assert git_out(bare, "rev-parse", f"{head}^") == repo_plan.commit
+        pushed = git_out(bare, "diff", "--binary", f"{head}^", head)
+        assert pushed.strip() == (repo_plan.patch or "").strip()
+
+    sim.reset_log()
+    again = plan(repos, central_sources, work)
+    assert [p.plan_hash for p in again.repos] == [p.plan_hash for p in fleet.repos]
+    second = run_apply(again.repos, again.central, settings, work, clones)
+    assert summarize(second) == {"not-eligible": 2, "unchanged": 2}
+    assert not [r for r in sim.requests if r.path.startswith("/api/")
+                and r.method in ("POST", "PUT", "DELETE")]
+    assert not [r for r in sim.requests if r.path.endswith("git-receive-pack")]
