@@ -43,6 +43,7 @@ from migrator.forge.gitlab import (
 )
 from migrator.forge.local import LocalForge, LocalForgeSettings
 from migrator.model import CentralInfo, RepoPlan, RepoRef, Verdict
+from migrator.report.common import report_path
 from migrator.state import Journal, Proposal
 
 PLAN_TRAILER = "Migrator-Plan"
@@ -80,7 +81,7 @@ class ProposeSettings:
     canary: int | None = None  # open this many new MRs, then stop the run
     description_limit: int = DESCRIPTION_LIMIT
     # Where the full report lives, for descriptions cut to the limit: "{slug}" and "{name}"
-    # are filled in, e.g. a CI artifact URL "https://…/artifacts/file/plan/{slug}/report.md".
+    # are filled in, e.g. a CI artifact URL "https://…/artifacts/file/out/repos/{slug}/report.md".
     report_link: str | None = None
     plan_id: str = ""
     tool_version: str = "0.0.0"
@@ -279,7 +280,7 @@ class _Run:
     describe: Describe
     created: int = 0
     stopped: bool = False
-    _targets: dict[str, str] = field(default_factory=dict)
+    _described: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def one(self, plan: RepoPlan, clone: Path | None) -> ProposeOutcome:
         repo = plan.repo
@@ -327,15 +328,41 @@ class _Run:
             if mr is None and self._quota_reached():
                 return self._deferred(repo)
             sha = self._commit(plan, clone)
-            with self.journal.effect(repo.name, "push", branch,
-                                     {"sha": sha, "plan_hash": plan.plan_hash,
-                                      "expected": head}) as out:
-                pushed = self.forge.push(repo, clone, sha, branch, head)
-                out["pushed"] = pushed
-            if not pushed:
-                return self._lease_lost(plan, clone, mr)
+            settled = self._push(plan, clone, sha, head, mr)
+            if settled is not None:
+                return settled
+            pushed = True
         assert sha is not None
         return self._merge_request(plan, mr, sha, pushed)
+
+    def _push(self, plan: RepoPlan, clone: Path, sha: str, expected: str | None,
+              mr: MrInfo | None) -> ProposeOutcome | None:
+        """Push `sha` with a lease on `expected`; None once pushed, else the repo's outcome.
+
+        A lost lease means the branch is not where we thought: look at what is there now. A
+        person's commit is left alone; the bot's own commit of this plan means an interrupted
+        run pushed already; the bot's older commit (journal lost) is pushed over, leased on it.
+        """
+        repo = plan.repo
+        for _ in range(2):
+            with self.journal.effect(repo.name, "push", self.branch,
+                                     {"sha": sha, "plan_hash": plan.plan_hash,
+                                      "expected": expected}) as out:
+                pushed = self.forge.push(repo, clone, sha, self.branch, expected)
+                out["pushed"] = pushed
+            if pushed:
+                return None
+            known = self.journal.bot_commits(repo.name, self.branch)
+            owner, head_plan, head = self._owner(repo, clone, None, known,
+                                                 mr or _placeholder(self.branch))
+            if owner == "person":
+                assert head is not None
+                return self._needs_attention(repo, mr, head)
+            if owner == "bot" and head_plan == plan.plan_hash and head is not None:
+                return self._merge_request(plan, mr, head, pushed=False)
+            expected = head
+        raise ForgeError(f"{repo.name}: branch {self.branch} kept moving during the push; "
+                         "nothing was overwritten, run apply again")
 
     def _owner(self, repo: RepoRef, clone: Path, head: str | None, known: Mapping[str, str],
                mr: MrInfo | None) -> tuple[str, str | None, str | None]:
@@ -371,21 +398,6 @@ class _Run:
         except GitError as exc:
             raise GitError(f"{plan.repo.name}: the change set does not apply on "
                            f"{plan.commit[:12]}: {exc}") from None
-
-    def _lease_lost(self, plan: RepoPlan, clone: Path, mr: MrInfo | None) -> ProposeOutcome:
-        """The branch was not where we thought: look at what is there now."""
-        repo = plan.repo
-        known = self.journal.bot_commits(repo.name, self.branch)
-        owner, head_plan, head = self._owner(repo, clone, None, known,
-                                             mr or _placeholder(self.branch))
-        if owner == "person":
-            assert head is not None
-            return self._needs_attention(repo, mr, head)
-        if owner == "bot" and head_plan == plan.plan_hash and head is not None:
-            # An earlier, interrupted run already pushed this very plan.
-            return self._merge_request(plan, mr, head, pushed=False)
-        raise ForgeError(f"{repo.name}: branch {self.branch} moved during the push; "
-                         "nothing was overwritten, run apply again")
 
     def _merge_request(self, plan: RepoPlan, mr: MrInfo | None, sha: str,
                        pushed: bool) -> ProposeOutcome:
@@ -447,9 +459,9 @@ class _Run:
     # helpers ------------------------------------------------------------------------------
 
     def _quota_reached(self) -> bool:
-        if self.settings.limit is not None and self.created >= self.settings.limit:
-            return True
-        return self.stopped
+        """No more new MRs in this run (existing ones are still updated, canary aside)."""
+        caps = [c for c in (self.settings.limit, self.settings.canary) if c is not None]
+        return self.stopped or any(self.created >= cap for cap in caps)
 
     def _deferred(self, repo: RepoRef, sha: str | None = None,
                   pushed: bool = False) -> ProposeOutcome:
@@ -459,8 +471,11 @@ class _Run:
                               cause=why)
 
     def _describe(self, plan: RepoPlan) -> tuple[str, str]:
-        title, body = self.describe(plan, self.central, self.settings)
-        return strip_draft(title), body
+        key = f"{plan.repo.name}\0{plan.plan_hash}"
+        if key not in self._described:
+            title, body = self.describe(plan, self.central, self.settings)
+            self._described[key] = (strip_draft(title), body)
+        return self._described[key]
 
     def _spec(self, plan: RepoPlan) -> MrSpec:
         assert plan.plan_hash is not None
@@ -469,8 +484,8 @@ class _Run:
             title = DRAFT_PREFIX + title
         link = self.settings.report_link
         pointer = ("Full report: " + link.format(slug=plan.repo.slug, name=plan.repo.name)
-                   if link else f"The full report is `{plan.repo.slug}/report.md` in the plan "
-                   "output of this run.")
+                   if link else f"The full report is `{report_path(plan.repo.slug, 'report.md')}`"
+                   " in the plan output of this run.")
         labels = tuple(dict.fromkeys(
             (*self.settings.labels, f"{VERDICT_LABEL_PREFIX}{plan.verdict.value}")))
         return MrSpec(

@@ -81,7 +81,8 @@ def _one(repo: RepoRef, settings: TrackSettings, journal: Journal, forge: Forge)
                         cause="" if branch else "no branch recorded: run apply first")
     known = journal.bot_commits(repo.name, mr.source_branch)
     flagged = proposal is not None and proposal.status == "needs-attention"
-    # A head the bot did not make means a person has pushed since the last apply.
+    # A head the bot did not make means a person has pushed since the last apply. Without a
+    # journal (another work dir) only `apply` can tell, by reading the head commit.
     foreign = bool(known) and mr.state == "opened" and mr.sha is not None and mr.sha not in known
     return MrStatus(
         repo=repo.name,

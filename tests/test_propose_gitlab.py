@@ -115,6 +115,24 @@ def test_a_rerun_without_the_journal_still_writes_nothing(small: Fleet) -> None:
     assert small.api_writes() == 0 and small.pushes() == 0
 
 
+def test_an_older_bot_branch_without_mr_or_journal_is_pushed_over_and_proposed(
+        small: Fleet) -> None:
+    # A first run pushed, then could not open the MR; its journal is gone since.
+    small.sim.faults.fail_next(100, status=500, method="POST",
+                               route="/projects/:id/merge_requests")
+    first = small.apply()
+    assert {o.action for o in first if o.action != "not-eligible"} == {"error"}
+    old_head = small.sim.branches("platform/apps/orders")[BRANCH]
+    small.sim.faults.clear()
+    for name in ("journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm"):
+        (small.work / name).unlink(missing_ok=True)
+    outcomes = {o.repo: o for o in small.apply(small.plans(version="2.4.0"))}
+    orders = outcomes["platform/apps/orders"]
+    assert orders.action == "created" and orders.pushed
+    assert small.sim.branches("platform/apps/orders")[BRANCH] == orders.commit != old_head
+    assert len(small.open_mrs("platform/apps/orders")) == 1
+
+
 def test_a_changed_plan_updates_the_existing_merge_requests(small: Fleet) -> None:
     first = {o.repo: o for o in small.apply()}
     changed = small.plans(version="2.4.0")
