@@ -257,6 +257,7 @@ class RepoPlan:
     patch: str | None = None  # `git apply`-able change set, None when nothing is proposed
     plan_hash: str | None = None  # stable hash of the inputs+outputs, for idempotent apply
     seconds: float = 0.0
+    notes: tuple[str, ...] = ()  # what a reviewer should know about the change set
 
 
 @dataclass(frozen=True)

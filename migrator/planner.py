@@ -19,7 +19,7 @@ from migrator import __version__, git, kpi, tree
 from migrator.chart import lineage as lineage_stage
 from migrator.chart import manifests, render, repair
 from migrator.chart.central import Catalog
-from migrator.chart.locate import Located, locate
+from migrator.chart.locate import Located, env_name, env_values_files, locate
 from migrator.chart.render import LoadedChart
 from migrator.chart.values import Policy, ValuesInputs, plan_values
 from migrator.errors import MigratorError, RenderError, RepoError
@@ -32,6 +32,7 @@ from migrator.model import (
     EmbeddedChart,
     Environment,
     EnvResult,
+    HelmInvocation,
     Lineage,
     RepoPlan,
     RepoRef,
@@ -41,7 +42,16 @@ from migrator.model import (
     ValuesPlan,
     Verdict,
 )
-from migrator.refs import find_references
+from migrator.refs import find_references, points_at
+from migrator.rewrite import (
+    ArgoTarget,
+    CiInclude,
+    RewriteResult,
+    RewriteTarget,
+    Style,
+    nest_values,
+    rewrite_references,
+)
 from migrator.valuesfile import render_values
 
 MAX_REPAIR_ROUNDS = 3
@@ -60,7 +70,10 @@ class Context:
     force: bool = False  # propose blocked repos too
     name_key: str = "nameOverride"
     app_version_key: str = "image.tag"
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    style: Style = "values-only"
+    chart_ref: str = "oci://registry.example.com/charts/app-template"
+    ci_include: CiInclude | None = None
+    argocd: ArgoTarget | None = None
 
     @property
     def target(self) -> LoadedChart:
@@ -69,16 +82,22 @@ class Context:
 
 @dataclass
 class _ChartWork:
-    """The values files and why they hold what they hold, while verify may still repair them."""
+    """One chart while the stages work on it: what verify may still repair, and its result."""
 
     chart: EmbeddedChart
-    fork: LoadedChart
-    lineage: Lineage | None
-    rules: tuple[Rule, ...]
-    values: ValuesPlan
-    env_user: dict[str, dict[str, Any]]
-    source_texts: dict[str, str | None]  # env ("" for base) -> text of the file it is shaped on
+    result: ChartPlan
+    values_dir: str
+    fork: LoadedChart | None = None
+    rules: tuple[Rule, ...] = ()
+    values: ValuesPlan | None = None
+    env_user: dict[str, dict[str, Any]] = field(default_factory=dict)
     repairs: list[ValueDecision] = field(default_factory=list)
+    before: dict[str, manifests.Rendered] = field(default_factory=dict)  # env -> fork render
+
+    def prepared(self) -> tuple[LoadedChart, ValuesPlan]:
+        if self.fork is None or self.values is None:
+            raise RuntimeError(f"{self.chart.path}: used before it was prepared")
+        return self.fork, self.values
 
 
 def plan_repo(repo: RepoRef, workdir: Path, ctx: Context) -> RepoPlan:
@@ -101,15 +120,24 @@ def _plan(repo: RepoRef, workdir: Path, commit: str | None, ctx: Context) -> Rep
         return RepoPlan(repo, commit, Verdict.SKIPPED, _skip_reason(located, ctx),
                         references=located.central_references)
     many = len(located.charts) > 1
-    charts = tuple(_plan_chart(workdir, chart, ctx, _values_dir(chart.name, many, ctx))
-                   for chart in located.charts)
+    works = [_plan_chart(workdir, chart, ctx, _values_dir(chart.name, many, ctx))
+             for chart in located.charts]
+    writes = _values_writes(workdir, works, ctx)
+    rewritten = [_rewrite(workdir, repo, refs, work, writes, ctx) for work in works]
+    charts = tuple(w.result for w in works)
     worst = max(charts, key=lambda c: c.verdict.rank)
     reason = worst.reason if len(charts) == 1 else f"{worst.path}: {worst.reason}"
+    untouched = {(r.file, r.line) for rw in rewritten for r, _ in rw.untouched}
+    references = tuple(replace(r, rewritable=False) if (r.file, r.line) in untouched else r
+                       for r in refs if r in located.references or (r.file, r.line) in untouched)
     patch = None
     if worst.verdict in (Verdict.READY, Verdict.REVIEW) or (
             ctx.force and worst.verdict is Verdict.BLOCKED):
-        patch = git.patch_for(workdir, _writes(workdir, charts, located, ctx)) or None
-    plan = RepoPlan(repo, commit, worst.verdict, reason, charts, located.references, patch)
+        for rw in rewritten:
+            writes.update(rw.writes)
+        patch = git.patch_for(workdir, writes) or None
+    notes = tuple(n for rw in rewritten for n in rw.notes)
+    plan = RepoPlan(repo, commit, worst.verdict, reason, charts, references, patch, notes=notes)
     return replace(plan, plan_hash=_plan_hash(plan, ctx))
 
 
@@ -128,26 +156,30 @@ def _skip_reason(located: Located, ctx: Context) -> str:
 
 
 def _plan_chart(workdir: Path, chart: EmbeddedChart, ctx: Context, values_dir: str
-                ) -> ChartPlan:
+                ) -> _ChartWork:
     base = ChartPlan(path=chart.path, name=chart.name, verdict=Verdict.ERROR, reason="",
                      release=chart.environments[0].release if chart.environments else None,
                      file_count=chart.file_count, line_count=chart.line_count,
                      app_version=chart.app_version,
                      source_values_files=_source_files(chart))
+    work = _ChartWork(chart, base, values_dir)
     try:
-        work = _prepare(workdir, chart, ctx)
+        _prepare(workdir, work, ctx)
     except RepoError as exc:
-        return replace(base, verdict=Verdict.ERROR, reason=str(exc))
+        work.result = replace(base, verdict=Verdict.ERROR, reason=str(exc))
+        return work
     except RenderError as exc:
-        return replace(base, verdict=Verdict.BLOCKED, reason=f"does not render: {exc}")
-    base = replace(base, lineage=work.lineage)
+        work.result = replace(base, verdict=Verdict.BLOCKED, reason=f"does not render: {exc}")
+        return work
     envs = tuple(_verify_env(work, env, ctx) for env in chart.environments)
-    envs = _hoist_repairs(work, envs, ctx)
+    envs = _hoist_repairs(work, envs)
     envs = tuple(replace(e, values_files=_written_files(e, values_dir)) for e in envs)
-    values = replace(work.values, decisions=(*work.values.decisions, *work.repairs))
-    verdict, reason, findings = _verdict(chart, work.lineage, envs)
-    return replace(base, verdict=verdict, reason=reason, values=values, environments=envs,
-                   findings=findings)
+    _, planned = work.prepared()
+    values = replace(planned, decisions=(*planned.decisions, *work.repairs))
+    verdict, reason, findings = _verdict(chart, work.result.lineage, envs)
+    work.result = replace(work.result, verdict=verdict, reason=reason, values=values,
+                          environments=envs, findings=findings)
+    return work
 
 
 def _source_files(chart: EmbeddedChart) -> tuple[str, ...]:
@@ -172,20 +204,19 @@ def _read_text(workdir: Path, rel: str, cited_by: str = "") -> str:
         raise RepoError(f"{rel}: not a UTF-8 text file") from exc
 
 
-def _prepare(workdir: Path, chart: EmbeddedChart, ctx: Context) -> _ChartWork:
+def _prepare(workdir: Path, work: _ChartWork, ctx: Context) -> None:
+    chart = work.chart
     base_text = _read_text(workdir, chart.values_file) if chart.values_file else None
     fork_defaults = (render.parse_values(base_text, chart.values_file)
                      if base_text and chart.values_file else {})
     env_user: dict[str, dict[str, Any]] = {}
-    texts: dict[str, str | None] = {"": base_text}
     for env in chart.environments:
         merged: dict[str, Any] = {}
-        text = None
         for rel in env.values_files:
             text = _read_text(workdir, rel, env.release_source)
             merged = tree.merge(merged, render.parse_values(text, rel))
-        env_user[env.name] = merged
-        texts[env.name] = text
+        # Static --set values move into the values files; dynamic ones stay flags.
+        env_user[env.name] = tree.merge(merged, _flag_values(_static(env.set_flags), ()))
     fork = render.load_fork(workdir, chart.path)
     found = lineage_stage.find(fork, chart.name, ctx.catalog)
     rules: tuple[Rule, ...] = ()
@@ -211,12 +242,21 @@ def _prepare(workdir: Path, chart: EmbeddedChart, ctx: Context) -> _ChartWork:
         app_version_key=ctx.app_version_key,
         flag_paths=_flag_paths(chart.environments),
     ))
-    return _ChartWork(chart, fork, found, rules, values, env_user, texts)
+    work.fork, work.rules, work.values, work.env_user = fork, rules, values, env_user
+    work.result = replace(work.result, lineage=found)
+
+
+def _static(flags: Sequence[SetFlag]) -> list[SetFlag]:
+    return [f for f in flags if not f.dynamic and f.kind != "set-file"]
+
+
+def _dynamic(flags: Sequence[SetFlag]) -> list[SetFlag]:
+    return [f for f in flags if f.dynamic]
 
 
 def _flag_paths(envs: Sequence[Environment]) -> frozenset[str]:
-    """Keys every environment sets with --set flags (they stay flags)."""
-    sets = [{f.key for f in e.set_flags} for e in envs]
+    """Keys every environment sets with dynamic --set flags (they stay flags)."""
+    sets = [{f.key for f in _dynamic(e.set_flags)} for e in envs]
     return frozenset(set.intersection(*sets)) if sets else frozenset()
 
 
@@ -232,16 +272,18 @@ def _flag_values(flags: Sequence[SetFlag], rules: Sequence[Rule]) -> dict[str, A
 
 def _verify_env(work: _ChartWork, env: Environment, ctx: Context) -> EnvResult:
     """Render the fork and the migrated deploy for one environment and compare them."""
+    fork, planned = work.prepared()
     result = EnvResult(name=env.name, release=env.release, namespace=env.namespace,
-                       values_files=(), values=work.values.envs.get(env.name, {}), differences=())
+                       values_files=(), values=planned.envs.get(env.name, {}), differences=())
     try:
         fork_values = tree.merge(work.env_user.get(env.name, {}),
-                                 _flag_values(env.set_flags, ()))
-        before = _render(work.fork, fork_values, env, f"{work.chart.path}")
+                                 _flag_values(_dynamic(env.set_flags), ()))
+        before = _render(fork, fork_values, env, f"{work.chart.path}")
     except RenderError as exc:
         return replace(result, error=f"does not render: {exc}")
-    flags = _flag_values(env.set_flags, work.rules)
-    current = tree.merge(work.values.base, work.values.envs.get(env.name, {}))
+    work.before[env.name] = before
+    flags = _flag_values(_dynamic(env.set_flags), work.rules)
+    current = tree.merge(planned.base, planned.envs.get(env.name, {}))
     try:
         after = _render(ctx.target, tree.merge(current, flags), env, ctx.target.name)
     except RenderError as exc:
@@ -267,7 +309,7 @@ def _verify_env(work: _ChartWork, env: Environment, ctx: Context) -> EnvResult:
         current, after, diffs = trial, trial_after, trial_diffs
     return replace(
         result,
-        values=_env_part(current, work.values.base),
+        values=_env_part(current, planned.base),
         differences=tuple(diffs),
         kpis_before=kpi.evaluate(manifests.objects_of(before)),
         kpis_after=kpi.evaluate(manifests.objects_of(after)),
@@ -305,9 +347,9 @@ def _env_part(current: Mapping[str, Any], base: Mapping[str, Any]) -> dict[str, 
     return out
 
 
-def _hoist_repairs(work: _ChartWork, envs: tuple[EnvResult, ...], ctx: Context
-                   ) -> tuple[EnvResult, ...]:
+def _hoist_repairs(work: _ChartWork, envs: tuple[EnvResult, ...]) -> tuple[EnvResult, ...]:
     """A repair every environment needed belongs in the base file, said once."""
+    _, planned = work.prepared()
     if not work.repairs:
         return envs
     env_names = {e.name for e in envs if e.error is None}
@@ -315,7 +357,7 @@ def _hoist_repairs(work: _ChartWork, envs: tuple[EnvResult, ...], ctx: Context
     for d in work.repairs:
         by_path.setdefault((d.path, json.dumps(d.value, sort_keys=True)), set()).add(d.env or "")
     hoisted: list[ValueDecision] = []
-    base = work.values.base
+    base = planned.base
     for d in work.repairs:
         key = (d.path, json.dumps(d.value, sort_keys=True))
         if by_path[key] >= env_names and all(h.path != d.path for h in hoisted):
@@ -330,10 +372,10 @@ def _hoist_repairs(work: _ChartWork, envs: tuple[EnvResult, ...], ctx: Context
         if e.error is not None:
             new_envs.append(e)
             continue
-        full = tree.merge(work.values.base, work.values.envs.get(e.name, {}))
+        full = tree.merge(planned.base, planned.envs.get(e.name, {}))
         full = tree.merge(full, e.values)
         new_envs.append(replace(e, values=_env_part(full, base)))
-    work.values = replace(work.values, base=base,
+    work.values = replace(planned, base=base,
                           envs={e.name: e.values for e in new_envs if e.values})
     return tuple(new_envs)
 
@@ -421,31 +463,33 @@ def _values_dir(chart_name: str, many: bool, ctx: Context) -> str:
     return f"{ctx.values_dir}/{chart_name}" if many else ctx.values_dir
 
 
-def _writes(workdir: Path, charts: Sequence[ChartPlan], located: Located, ctx: Context
-            ) -> dict[str, bytes | None]:
+def _values_writes(workdir: Path, works: Sequence[_ChartWork], ctx: Context
+                  ) -> dict[str, bytes | None]:
+    """The values half of the change set: embedded charts and their values files go, the
+    migrated values files come (nested under the alias in the `dependency` style)."""
     writes: dict[str, bytes | None] = {}
-    many = len(charts) > 1
-    for chart, embedded in zip(charts, located.charts, strict=True):
+    for work in works:
+        chart, embedded = work.result, work.chart
         if chart.values is None:
             continue
         writes[chart.path] = None
         for env in embedded.environments:
             for f in env.values_files:
                 writes[f] = None
-        directory = _values_dir(chart.name, many, ctx)
         rules = _rules_for(chart, ctx)
-        decisions = chart.values.decisions
-        base_src = _read_opt(workdir, embedded.values_file)
-        writes[f"{directory}/values.yaml"] = render_values(
-            chart.values.base, base_src, rules, [d for d in decisions if d.env is None],
-            header=None).encode()
+        files: list[tuple[str, dict[str, Any], str | None, str | None]] = [
+            ("values.yaml", chart.values.base, embedded.values_file, None)]
         for env in embedded.environments:
-            content = chart.values.envs.get(env.name)
-            if not content:
-                continue
-            src = _read_opt(workdir, env.values_files[-1] if env.values_files else None)
-            writes[f"{directory}/values-{env.name}.yaml"] = render_values(
-                content, src, rules, [d for d in decisions if d.env == env.name]).encode()
+            if chart.values.envs.get(env.name):
+                files.append((f"values-{env.name}.yaml", chart.values.envs[env.name],
+                              env.values_files[-1] if env.values_files else None, env.name))
+        for name, content, source, env_key in files:
+            decisions = [d for d in chart.values.decisions if d.env == env_key]
+            if ctx.style == "dependency":
+                text = render_values(nest_values(content, embedded.name), None)
+            else:
+                text = render_values(content, _read_opt(workdir, source), rules, decisions)
+            writes[f"{work.values_dir}/{name}"] = text.encode()
     return writes
 
 
@@ -473,3 +517,94 @@ def _plan_hash(plan: RepoPlan, ctx: Context) -> str:
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()[:16]
+
+
+# --- deploy references -------------------------------------------------------------------
+
+
+def _rewrite(workdir: Path, repo: RepoRef, refs: Sequence[HelmInvocation], work: _ChartWork,
+             writes: Mapping[str, bytes | None], ctx: Context) -> RewriteResult:
+    """Point every deploy of this chart at the central chart, then render each rewritten deploy
+    as it will run and fold what it changes into the verdict."""
+    chart = work.result
+    if chart.values is None or chart.verdict in (Verdict.ERROR, Verdict.SKIPPED):
+        return RewriteResult({}, (), ())
+    embedded = work.chart
+    chart_values = embedded.values_file or ""
+    env_values = {e.name: e.values_files for e in chart.environments}
+    env_of = {(r.file, r.line): env_name(r, env_values_files(r, chart_values))
+              for r in refs if points_at(r, embedded.path, workdir)}
+    target = RewriteTarget(
+        style=ctx.style,
+        chart_path=embedded.path,
+        chart_ref=ctx.chart_ref,
+        chart_name=ctx.catalog.central,
+        version=ctx.target_version,
+        env_values=env_values,
+        # A command whose environment is not one of the chart's (a `helm template` check job)
+        # is left to the rewrite's own rules (the only environment, or the job's).
+        env_of={k: v for k, v in env_of.items() if v in env_values},
+        ci_include=ctx.ci_include,
+        argocd=ctx.argocd or ArgoTarget(repo_url=repo.web_url or repo.url),
+        app_name=embedded.name,
+    )
+    try:
+        result = rewrite_references(workdir, refs, target)
+    except RepoError as exc:
+        work.result = replace(chart, verdict=Verdict.ERROR, reason=f"rewrite failed: {exc}")
+        return RewriteResult({}, (), ())
+    extra = _verify_deploys(work, result, writes, workdir, ctx)
+    _fold(work, extra, result)
+    return result
+
+
+def _verify_deploys(work: _ChartWork, result: RewriteResult,
+                    writes: Mapping[str, bytes | None], workdir: Path, ctx: Context
+                    ) -> dict[str, list[Difference]]:
+    """Differences a rewritten deploy shows that the values check alone did not."""
+    extra: dict[str, list[Difference]] = {}
+    envs = {e.name: e for e in work.chart.environments}
+    for dep in result.deploys:
+        before = work.before.get(dep.env)
+        env = envs.get(dep.env)
+        if before is None or env is None:
+            continue
+        values: dict[str, Any] = {}
+        for rel in dep.values_files:
+            content = writes.get(rel)
+            text = content.decode() if content is not None else _read_text(workdir, rel)
+            values = tree.merge(values, render.parse_values(text, rel))
+        if ctx.style == "dependency":
+            values = values.get(work.chart.name, {})
+        values = tree.merge(values, _flag_values(dep.set_flags, work.rules))
+        deploy_env = replace(env, release=dep.release or env.release,
+                             namespace=dep.namespace or env.namespace)
+        where = f"{dep.invocation.file}:{dep.invocation.line}"
+        try:
+            after = _render(ctx.target, values, deploy_env, ctx.target.name)
+        except RenderError as exc:
+            raise RepoError(f"{where}: the rewritten deploy does not render: {exc}") from exc
+        known = {(d.resource, d.paths) for r in work.result.environments
+                 if r.name == dep.env for d in r.differences}
+        for d in manifests.compare(before, after, ctx.cosmetic_keys):
+            if (d.resource, d.paths) not in known:
+                extra.setdefault(dep.env, []).append(
+                    replace(d, why=f"{d.why}; as deployed by {where}"))
+    return extra
+
+
+def _fold(work: _ChartWork, extra: Mapping[str, list[Difference]], result: RewriteResult
+          ) -> None:
+    chart = work.result
+    envs = tuple(replace(e, differences=(*e.differences, *extra.get(e.name, ())))
+                 for e in chart.environments)
+    verdict, reason, findings = _verdict(work.chart, chart.lineage, envs)
+    if verdict is Verdict.READY and result.untouched:
+        ref, why = result.untouched[0]
+        verdict = Verdict.REVIEW
+        reason = (f"{len(result.untouched)} deploy reference(s) left for a person: "
+                  f"{ref.file}:{ref.line} ({why})")
+    if chart.verdict is Verdict.BLOCKED and chart.reason.startswith(("does not render", "prod")):
+        return
+    work.result = replace(chart, environments=envs, verdict=verdict, reason=reason,
+                          findings=findings or chart.findings)

@@ -141,8 +141,8 @@ def _environments(files: Sequence[str], chart_dir: str, name: str,
     deploying = [r for r in refs if r.subcommand in _DEPLOYING] or list(refs)
     envs: dict[str, Environment] = {}
     for ref in deploying:
-        value_files = tuple(v for v in values_paths(ref) if v != values_file)
-        env = _env_name(ref, value_files)
+        value_files = env_values_files(ref, values_file)
+        env = env_name(ref, value_files)
         if env in envs:
             continue
         envs[env] = Environment(
@@ -166,7 +166,14 @@ def _environments(files: Sequence[str], chart_dir: str, name: str,
                  for env, paths in sorted(by_env.items()))
 
 
-def _env_name(ref: HelmInvocation, value_files: Sequence[str]) -> str:
+def env_values_files(ref: HelmInvocation, chart_values: str) -> tuple[str, ...]:
+    """The values files a deploy passes, without the chart's own values.yaml (a no-op)."""
+    return tuple(v for v in values_paths(ref) if v != chart_values)
+
+
+def env_name(ref: HelmInvocation, value_files: Sequence[str]) -> str:
+    """The environment a deploy command targets: from its values files, else its CI
+    environment, else its job name."""
     for f in reversed(value_files):
         env = env_of_file(f)
         if env:

@@ -16,7 +16,10 @@ from migrator.model import HelmInvocation, SetFlag
 from migrator.refs.makefile import as_shell
 from migrator.rewrite.command import (
     CommandChange,
+    Delete,
     Edit,
+    Op,
+    Replace,
     kept_set_flags,
     plan_ops,
     text_edits,
@@ -162,6 +165,8 @@ def rewrite_commands(
             change = CommandChange((WRAPPER_DIR,), None, files, drop_static_sets=False)
             out.edits.extend(_shift(text_edits(parsed, plan_ops(parsed, change)), found.offset))
             out.edits.extend(_dependency_build(text, found, yaml, make, group, all_refs, built))
+        elif verb == "lint" and parsed.chart_word is not None:
+            _lint_as_template(text, found, group, target, out)
         else:
             reason = f"`helm {parsed.subcommand}` of the removed chart has no central equivalent"
             out.untouched.extend((i, reason) for i in group)
@@ -189,6 +194,34 @@ def rewrite_commands(
     sets = kept_set_flags(parsed, change)
     out.deploys.extend(_deploys(target, choice, sets))
     return out
+
+
+_LINT_ONLY_FLAGS = ("--strict", "--with-subcharts", "--quiet")
+
+
+def _lint_as_template(text: str, found: Located, group: Sequence[HelmInvocation],
+                      target: RewriteTarget, out: FileOutcome) -> None:
+    """`helm lint <removed chart> -f x` becomes `helm template <central> --version V -f new`:
+    the check that still means something once the chart is published centrally (the values
+    render). Lint-only flags go; no deploy comes of it."""
+    parsed = found.parsed
+    values_words = [parsed.words[u.words[-1]] for u in parsed.flag_uses("--values")]
+    if values_words:
+        choice = choose_values(group, values_words, target)
+        if isinstance(choice, str):
+            out.untouched.extend((i, choice) for i in group)
+            return
+        files = choice.files
+    elif len(target.env_values) == 1:
+        files = next(iter(target.env_values.values()))
+    else:
+        reason = "`helm lint` without values files, and several environments to check"
+        out.untouched.extend((i, reason) for i in group)
+        return
+    ops: list[Op] = [Replace(parsed.command_word + 1, ("template",))]
+    ops += [Delete(use.words) for use in parsed.flags if use.name in _LINT_ONLY_FLAGS]
+    ops += plan_ops(parsed, CommandChange(chart_words(target), target.version, files))
+    out.edits.extend(_shift(text_edits(parsed, ops), found.offset))
 
 
 def _deploys(

@@ -126,3 +126,13 @@ def test_a_command_quoted_in_yaml_is_listed_not_guessed(tmp_path: Path) -> None:
     assert [why for _, why in result.untouched] == [
         "the command's text could not be matched in the file (quoted or escaped YAML?)"
     ]
+
+
+def test_lint_of_the_removed_chart_becomes_a_render_of_the_central_one(tmp_path: Path) -> None:
+    make_repo(tmp_path, {".gitlab-ci.yml": (
+        "lint:\n  script:\n    - helm lint --strict ./chart -f chart/values-production.yaml\n")})
+    result = rewrite(tmp_path, envs=("production",))
+    assert result.writes[".gitlab-ci.yml"].decode() == (
+        "lint:\n  script:\n    - helm template oci://registry.example.com/charts/app-template"
+        " --version 2.3.0 -f deploy/values.yaml -f deploy/values-production.yaml\n")
+    assert result.untouched == () and result.deploys == ()
