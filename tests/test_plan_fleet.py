@@ -14,6 +14,7 @@ import pytest
 from migrator import demo, tree
 from migrator.chart import manifests, render
 from migrator.model import FleetPlan, RepoPlan, Verdict
+from migrator.refs import find_references, values_paths
 
 CASES = demo.case_names()
 
@@ -76,6 +77,43 @@ def _values(repo: Path, files: list[str]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for f in files:
         merged = tree.merge(merged, helm.values_from_yaml((repo / f).read_text()))
+    return merged
+
+
+@pytest.mark.parametrize("case", [c for c in CASES
+                                  if demo.expected(c).verdict is Verdict.READY])
+def test_ready_means_the_rewritten_deploy_commands_render_the_same_manifests(
+        fleet_plan: FleetPlan, fleet_dir: Path, central_sources: demo.CentralSources,
+        tmp_path: Path, case: str) -> None:
+    """Apply the patch, find the deploy commands in the patched repo, and run each the way CI
+    would (its chart reference, version, values files, release, namespace and flags)."""
+    plan = _plan(fleet_plan, case)
+    before_repo = fleet_dir / case
+    after_repo = _clone_with_patch(plan, fleet_dir, tmp_path / "after")
+    before_refs = [r for r in find_references(before_repo) if r.subcommand == "upgrade"]
+    after_refs = {(r.file, r.context, r.environment, r.release): r
+                  for r in find_references(after_repo)}
+    assert before_refs, "every fixture deploys with helm upgrade"
+    for old in before_refs:
+        new = after_refs[(old.file, old.context, old.environment, old.release)]
+        assert new.chart == "oci://registry.example.com/charts/app-template"
+        assert new.version == "2.0.0"
+        assert (new.release, new.namespace) == (old.release, old.namespace)
+        central = helm.Chart.load(central_sources.repo_dir / f"app-template-{new.version}.tgz")
+        fork = helm.Chart.load(before_repo / (old.chart or "").removeprefix("./"))
+        before = fork.render(_command_values(before_repo, old), name=old.release,
+                             namespace=old.namespace or "default")
+        after = central.render(_command_values(after_repo, new), name=new.release,
+                               namespace=new.namespace or "default")
+        assert _objects(before, old.namespace) == _objects(after, new.namespace), old.text
+        assert not any(f.kind == "set" and not f.dynamic for f in new.set_flags), new.text
+
+
+def _command_values(repo: Path, ref: Any) -> dict[str, Any]:
+    """Values as helm would merge them for this command: -f files in order, then --set."""
+    merged = _values(repo, list(values_paths(ref)))
+    for flag in ref.set_flags:
+        merged = tree.merge(merged, helm.parse_set_string(f"{flag.key}={flag.value}"))
     return merged
 
 
