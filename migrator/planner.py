@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -123,7 +125,7 @@ def _plan(repo: RepoRef, workdir: Path, commit: str | None, ctx: Context) -> Rep
     works = [_plan_chart(workdir, chart, ctx, _values_dir(chart.name, many, ctx))
              for chart in located.charts]
     writes = _values_writes(workdir, works, ctx)
-    rewritten = [_rewrite(workdir, repo, refs, work, writes, ctx) for work in works]
+    rewritten = _rewrite_all(workdir, repo, refs, works, writes, ctx)
     charts = tuple(w.result for w in works)
     worst = max(charts, key=lambda c: c.verdict.rank)
     reason = worst.reason if len(charts) == 1 else f"{worst.path}: {worst.reason}"
@@ -520,6 +522,40 @@ def _plan_hash(plan: RepoPlan, ctx: Context) -> str:
 
 
 # --- deploy references -------------------------------------------------------------------
+
+
+def _rewrite_all(workdir: Path, repo: RepoRef, refs: Sequence[HelmInvocation],
+                 works: Sequence[_ChartWork], writes: Mapping[str, bytes | None], ctx: Context
+                 ) -> list[RewriteResult]:
+    """Rewrite the deploys of each chart in turn. With several charts, each later chart is
+    rewritten in a scratch copy that holds the earlier charts' edits, so that two charts
+    deployed from one file end up in one consistent file."""
+    results = [_rewrite(workdir, repo, refs, works[0], writes, ctx)]
+    if len(works) == 1:
+        return results
+    with tempfile.TemporaryDirectory(prefix="migrator-rewrite-") as tmp:
+        scratch = Path(tmp) / "repo"
+        shutil.copytree(workdir, scratch, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        for work in works[1:]:
+            _apply(scratch, results[-1].writes)
+            results.append(_rewrite(scratch, repo, find_references(scratch), work, writes, ctx))
+    merged: dict[str, bytes | None] = {}
+    for result in results:
+        merged.update(result.writes)  # a later chart's edit of a file includes the earlier ones
+    return [replace(results[0], writes=merged), *(replace(r, writes={}) for r in results[1:])]
+
+
+def _apply(root: Path, writes: Mapping[str, bytes | None]) -> None:
+    for rel, content in writes.items():
+        target = root / rel
+        if content is None:
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
 
 
 def _rewrite(workdir: Path, repo: RepoRef, refs: Sequence[HelmInvocation], work: _ChartWork,
