@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -20,9 +21,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from migrator import config, pipeline
+from migrator import config, pipeline, propose, track
 from migrator.errors import ConfigError, MigratorError
+from migrator.forge.gitlab import GitLabSettings
+from migrator.forge.local import LocalForgeSettings
 from migrator.model import FleetPlan, RepoPlan, Verdict
+from migrator.state import Journal
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Move a fleet of forked Helm charts onto one central chart.")
@@ -65,7 +69,8 @@ def run_plan(settings: config.PlanSettings, quiet: bool = False) -> FleetPlan:
                                if counts[v])
             progress.update(task, advance=1, verdicts=summary)
 
-        fleet = pipeline.plan_fleet(repos, settings, on_done=done)
+        fleet = pipeline.plan_fleet(repos, settings, on_done=done,
+                                    git_env=pipeline.git_env(settings))
     write_reports(fleet, settings.out)
     return fleet
 
@@ -91,38 +96,88 @@ def _exit_code(fleet: FleetPlan) -> int:
     return 1 if fleet.count(Verdict.ERROR) else 0
 
 
+# Options shared by plan, apply and status.
+FleetOpt = Annotated[Path | None, typer.Option("--fleet", help="Directory of git repos, or a "
+                                               "list file of repo paths/URLs.")]
+GitLabUrlOpt = Annotated[str | None, typer.Option("--gitlab-url", help="GitLab to discover "
+                                                  "the fleet on (token from $GITLAB_TOKEN).")]
+GroupOpt = Annotated[str | None, typer.Option(help="GitLab group, subgroups included.")]
+ProjectOpt = Annotated[list[str] | None, typer.Option("--project", help="Explicit project "
+                                                      "path (repeatable).")]
+TopicOpt = Annotated[list[str] | None, typer.Option("--topic", help="Only projects with this "
+                                                    "topic (repeatable).")]
+IncludeOpt = Annotated[list[str] | None, typer.Option("--include", help="fnmatch pattern on "
+                                                      "the repo path (repeatable).")]
+ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude", help="fnmatch pattern on "
+                                                      "the repo path (repeatable).")]
+ArchivedOpt = Annotated[bool, typer.Option("--include-archived", help="Archived projects too.")]
+ForksOpt = Annotated[bool, typer.Option("--include-forks", help="Forks too.")]
+TokenVarOpt = Annotated[str | None, typer.Option("--token-var", help="Environment variable "
+                                                 "holding the GitLab token.")]
+CentralOpt = Annotated[Path | None, typer.Option(
+    "--central", help="Central chart: chart repository dir (index.yaml) or git repo "
+    "(tags v<version>).")]
+TargetOpt = Annotated[str | None, typer.Option("--target-version",
+                                               help="Central chart version to move to.")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Where reports go.")]
+JobsOpt = Annotated[int | None, typer.Option("--jobs", help="Repos planned in parallel.")]
+WorkOpt = Annotated[Path | None, typer.Option("--work", help="Work dir: clone cache, journal.")]
+ShardOpt = Annotated[str | None, typer.Option("--shard", help="K/N: only shard K of N.")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="migrator.toml to read.")]
+StyleOpt = Annotated[str | None, typer.Option(
+    "--style", help="Reference style: values-only, dependency, ci-include, argocd.")]
+
+
+def _fleet_flags(fleet: Path | None, gitlab_url: str | None, group: str | None,
+                 project: list[str] | None, topic: list[str] | None,
+                 include: list[str] | None, exclude: list[str] | None, include_archived: bool,
+                 include_forks: bool, token_var: str | None) -> dict[str, Any]:
+    return {"fleet": fleet, "gitlab_url": gitlab_url, "group": group, "project": project,
+            "topic": topic, "include": include, "exclude": exclude,
+            "include_archived": include_archived, "include_forks": include_forks,
+            "token_var": token_var}
+
+
 @app.command()
 def plan(
-    fleet: Annotated[Path | None, typer.Option(help="Directory of git repos, or a list file.")]
-    = None,
-    central: Annotated[Path | None, typer.Option(
-        help="Central chart: chart repository dir (index.yaml) or git repo (tags v<version>).")]
-    = None,
-    target_version: Annotated[str | None, typer.Option(help="Central chart version to move to.")]
-    = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Where reports go.")] = None,
-    jobs: Annotated[int | None, typer.Option(help="Repos planned in parallel.")] = None,
+    fleet: FleetOpt = None,
+    gitlab_url: GitLabUrlOpt = None,
+    group: GroupOpt = None,
+    project: ProjectOpt = None,
+    topic: TopicOpt = None,
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
+    include_archived: ArchivedOpt = False,
+    include_forks: ForksOpt = False,
+    token_var: TokenVarOpt = None,
+    central: CentralOpt = None,
+    target_version: TargetOpt = None,
+    out_dir: OutOpt = None,
+    jobs: JobsOpt = None,
     central_name: Annotated[str | None, typer.Option(help="Chart name in --central.")] = None,
     central_path: Annotated[str | None, typer.Option(help="Chart path inside a git --central.")]
     = None,
     chart_ref: Annotated[str | None, typer.Option(help="How deploys name the central chart.")]
     = None,
+    style: StyleOpt = None,
     inherited: Annotated[str | None, typer.Option(help="pin (default) or adopt.")] = None,
-    work: Annotated[Path | None, typer.Option(help="Work dir (clone cache).")] = None,
-    shard: Annotated[str | None, typer.Option(help="K/N: plan only shard K of N.")] = None,
+    work: WorkOpt = None,
+    shard: ShardOpt = None,
     force: Annotated[bool, typer.Option(help="Write change sets for blocked repos too.")]
     = False,
-    config_file: Annotated[Path | None, typer.Option("--config", help="migrator.toml")] = None,
+    config_file: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Dry-run: plan the migration of every repo and write reports. Writes nothing remote."""
+    flags = {
+        **_fleet_flags(fleet, gitlab_url, group, project, topic, include, exclude,
+                       include_archived, include_forks, token_var),
+        "central": central, "target_version": target_version, "out": out_dir, "jobs": jobs,
+        "central_name": central_name, "central_path": central_path, "chart_ref": chart_ref,
+        "style": style, "inherited": inherited, "work": work, "shard": shard, "force": force,
+    }
     try:
-        settings = config.plan_settings(config.load_file(config_file), {
-            "fleet": fleet, "central": central, "target_version": target_version,
-            "out": out_dir, "jobs": jobs, "central_name": central_name,
-            "central_path": central_path, "chart_ref": chart_ref, "inherited": inherited,
-            "work": work, "shard": shard, "force": force,
-        })
+        settings = config.plan_settings(config.load_file(config_file), flags)
         result = run_plan(settings, quiet)
     except ConfigError as exc:
         raise _fail_usage(str(exc)) from None
@@ -132,6 +187,131 @@ def plan(
     if not quiet:
         print_summary(result, settings.out)
     raise typer.Exit(_exit_code(result))
+
+
+@app.command()
+def apply(
+    fleet: FleetOpt = None,
+    gitlab_url: GitLabUrlOpt = None,
+    group: GroupOpt = None,
+    project: ProjectOpt = None,
+    topic: TopicOpt = None,
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
+    include_archived: ArchivedOpt = False,
+    include_forks: ForksOpt = False,
+    token_var: TokenVarOpt = None,
+    central: CentralOpt = None,
+    target_version: TargetOpt = None,
+    out_dir: OutOpt = None,
+    jobs: JobsOpt = None,
+    chart_ref: Annotated[str | None, typer.Option(help="How deploys name the central chart.")]
+    = None,
+    style: StyleOpt = None,
+    work: WorkOpt = None,
+    shard: ShardOpt = None,
+    force: Annotated[bool, typer.Option(help="Propose blocked repos too (as drafts).")] = False,
+    limit: Annotated[int | None, typer.Option(help="Open at most N new merge requests.")]
+    = None,
+    canary: Annotated[int | None, typer.Option(help="Open N merge requests, then stop.")]
+    = None,
+    label: Annotated[list[str] | None, typer.Option("--label", help="Extra MR label.")] = None,
+    report_link: Annotated[str | None, typer.Option(
+        help="URL of the full report for cut descriptions ({slug}, {name}).")] = None,
+    config_file: ConfigOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Plan, then push a branch and open (or update) one merge request per eligible repo.
+
+    Without --gitlab-url the merge requests are written as review bundles under the work dir.
+    """
+    flags = {
+        **_fleet_flags(fleet, gitlab_url, group, project, topic, include, exclude,
+                       include_archived, include_forks, token_var),
+        "central": central, "target_version": target_version, "out": out_dir, "jobs": jobs,
+        "chart_ref": chart_ref, "style": style, "work": work, "shard": shard, "force": force,
+    }
+    try:
+        file_cfg = config.load_file(config_file)
+        settings = config.plan_settings(file_cfg, flags)
+        fleet_plan = run_plan(settings, quiet=True)
+        outcomes = propose.run_apply(
+            fleet_plan.repos, fleet_plan.central,
+            config.propose_settings(file_cfg, settings, {
+                "force": force, "limit": limit, "canary": canary, "label": label,
+                "report_link": report_link, "plan_id": fleet_plan.plan_id,
+                "tool_version": fleet_plan.tool_version}),
+            settings.work,
+            {p.repo.slug: settings.work / "cache" / p.repo.slug for p in fleet_plan.repos})
+    except ConfigError as exc:
+        raise _fail_usage(str(exc)) from None
+    except MigratorError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    if not quiet:
+        table = Table(title=f"apply · plan {fleet_plan.plan_id}", title_justify="left")
+        for column in ("repo", "action", "merge request", "cause"):
+            table.add_column(column, overflow="fold")
+        for o in outcomes:
+            table.add_row(escape(o.repo), o.action, escape(o.mr_url or ""), escape(o.cause))
+        out.print(table)
+        out.print(", ".join(f"{n} {action}" for action, n in propose.summarize(outcomes).items()))
+    failed = any(o.action == "error" for o in outcomes) or _exit_code(fleet_plan)
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def status(
+    fleet: FleetOpt = None,
+    gitlab_url: GitLabUrlOpt = None,
+    group: GroupOpt = None,
+    project: ProjectOpt = None,
+    topic: TopicOpt = None,
+    include: IncludeOpt = None,
+    exclude: ExcludeOpt = None,
+    include_archived: ArchivedOpt = False,
+    include_forks: ForksOpt = False,
+    token_var: TokenVarOpt = None,
+    work: WorkOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
+    = False,
+    config_file: ConfigOpt = None,
+) -> None:
+    """Follow the merge requests `apply` opened: state, draft, pipeline, conflicts."""
+    flags = _fleet_flags(fleet, gitlab_url, group, project, topic, include, exclude,
+                         include_archived, include_forks, token_var)
+    try:
+        file_cfg = config.load_file(config_file)
+        gitlab = config.gitlab_options(file_cfg, flags)
+        work_dir = config.work_dir(file_cfg, work)
+        fleet_path = fleet or file_cfg.get("plan", {}).get("fleet")
+        repos = pipeline.discover_fleet(Path(fleet_path) if fleet_path else None, gitlab,
+                                        include or (), exclude or ())
+        forge = (GitLabSettings(gitlab.url, gitlab.token_var) if gitlab
+                 else LocalForgeSettings(work_dir / "review"))
+        with Journal.open(work_dir) as journal:
+            rows = track.status(repos, track.TrackSettings(forge=forge), journal)
+    except ConfigError as exc:
+        raise _fail_usage(str(exc)) from None
+    except MigratorError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    summary = track.summarize(rows)
+    if as_json:
+        out.print_json(json.dumps({"repos": [r.as_dict() for r in rows], "summary": summary}))
+    else:
+        table = Table(title="merge requests", title_justify="left")
+        for column in ("repo", "MR", "state", "draft", "pipeline", "merge status", "attention"):
+            table.add_column(column, overflow="fold")
+        for r in rows:
+            mr = f"!{r.iid} {r.web_url}" if r.iid else ""
+            merge = "conflict" if r.has_conflicts else (r.detailed_merge_status or "")
+            table.add_row(escape(r.repo), escape(mr), r.state, "yes" if r.draft else "",
+                          r.pipeline or "", merge,
+                          "needs attention" if r.needs_attention else escape(r.cause))
+        out.print(table)
+        out.print(", ".join(f"{n} {state}" for state, n in summary.items()))
+    raise typer.Exit(1 if any(r.state == "error" for r in rows) else 0)
 
 
 @app.command()

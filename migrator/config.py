@@ -27,13 +27,29 @@ from typing import Any, Literal, cast
 
 from migrator.chart.manifests import DEFAULT_COSMETIC_KEYS
 from migrator.errors import ConfigError
+from migrator.forge.gitlab import GitLabSettings
+from migrator.forge.local import LocalForgeSettings
+from migrator.propose import ProposeSettings
 
 DEFAULT_CHART_REF = "oci://registry.example.com/charts/app-template"
 
 
 @dataclass(frozen=True)
+class GitLabOptions:
+    """Where the fleet lives when it is a GitLab group. The token is read from `token_var`."""
+
+    url: str
+    group: str | None = None
+    projects: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    include_archived: bool = False
+    include_forks: bool = False
+    token_var: str = "GITLAB_TOKEN"
+
+
+@dataclass(frozen=True)
 class PlanSettings:
-    fleet: Path
+    fleet: Path | None
     central: Path
     target_version: str
     out: Path
@@ -50,6 +66,7 @@ class PlanSettings:
     shard: tuple[int, int] | None = None  # (k, n): this job plans shard k of n (1-based)
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    gitlab: GitLabOptions | None = None
 
 
 def load_file(path: Path | None) -> dict[str, Any]:
@@ -81,13 +98,14 @@ def plan_settings(file_cfg: Mapping[str, Any], flags: Mapping[str, Any]) -> Plan
     """Merge flags (None = not given) over the config file and check what is required."""
     central = _section(file_cfg, "central")
     plan = _section(file_cfg, "plan")
+    gitlab = gitlab_options(file_cfg, flags)
 
     def pick(flag: str, section: Mapping[str, Any], key: str, default: Any = None) -> Any:
         value = flags.get(flag)
         return section.get(key, default) if value is None else value
 
     missing = [name for name, value in (
-        ("--fleet", pick("fleet", plan, "fleet")),
+        ("--fleet or --gitlab-url", pick("fleet", plan, "fleet") or gitlab),
         ("--central", pick("central", central, "source")),
         ("--target-version", pick("target_version", central, "target_version")),
         ("--out", pick("out", plan, "out")),
@@ -101,8 +119,9 @@ def plan_settings(file_cfg: Mapping[str, Any], flags: Mapping[str, Any]) -> Plan
     if jobs < 1:
         raise ConfigError("--jobs must be at least 1")
     out = Path(pick("out", plan, "out"))
+    fleet = pick("fleet", plan, "fleet")
     return PlanSettings(
-        fleet=Path(pick("fleet", plan, "fleet")),
+        fleet=Path(fleet) if fleet else None,
         central=Path(pick("central", central, "source")),
         target_version=str(pick("target_version", central, "target_version")),
         out=out,
@@ -119,6 +138,31 @@ def plan_settings(file_cfg: Mapping[str, Any], flags: Mapping[str, Any]) -> Plan
         shard=parse_shard(flags.get("shard") or plan.get("shard")),
         include=tuple(flags.get("include") or plan.get("include", ())),
         exclude=tuple(flags.get("exclude") or plan.get("exclude", ())),
+        gitlab=gitlab,
+    )
+
+
+def gitlab_options(file_cfg: Mapping[str, Any], flags: Mapping[str, Any]) -> GitLabOptions | None:
+    """[gitlab] in migrator.toml, overridden by --gitlab-url, --group, ...; None without a URL."""
+    section = _section(file_cfg, "gitlab")
+    url = flags.get("gitlab_url") or section.get("url")
+    if not url:
+        return None
+    if "@" in str(url).split("://", 1)[-1].split("/", 1)[0]:
+        raise ConfigError("--gitlab-url must not carry credentials: put the token in "
+                          "the environment (GITLAB_TOKEN)")
+    group = flags.get("group") or section.get("group")
+    projects = tuple(flags.get("project") or section.get("projects", ()))
+    if not group and not projects:
+        raise ConfigError("--gitlab-url needs --group or --project")
+    return GitLabOptions(
+        url=str(url).rstrip("/"),
+        group=group,
+        projects=projects,
+        topics=tuple(flags.get("topic") or section.get("topics", ())),
+        include_archived=bool(flags.get("include_archived") or section.get("include_archived")),
+        include_forks=bool(flags.get("include_forks") or section.get("include_forks")),
+        token_var=str(flags.get("token_var") or section.get("token_var", "GITLAB_TOKEN")),
     )
 
 
@@ -136,3 +180,48 @@ def _default_mappings() -> Path:
     if here.is_dir():
         return here
     return Path(__file__).resolve().parents[1] / "mappings"
+
+
+def work_dir(file_cfg: Mapping[str, Any], flag: Path | None) -> Path:
+    """The work dir (clone cache, journal) `status` reads: --work, [plan] work, or the default
+    that plan and apply use (<out>/.work)."""
+    plan = _section(file_cfg, "plan")
+    if flag is not None:
+        return flag
+    if plan.get("work"):
+        return Path(plan["work"])
+    if plan.get("out"):
+        return Path(plan["out"]) / ".work"
+    raise ConfigError("missing --work (the work dir apply used; or [plan] work/out in "
+                      "migrator.toml)")
+
+
+def propose_settings(file_cfg: Mapping[str, Any], plan: PlanSettings,
+                     flags: Mapping[str, Any]) -> ProposeSettings:
+    """[apply] in migrator.toml, overridden by flags. Without GitLab, merge requests become
+    review bundles under the work dir."""
+    section = _section(file_cfg, "apply")
+    forge: GitLabSettings | LocalForgeSettings
+    if plan.gitlab is not None:
+        forge = GitLabSettings(plan.gitlab.url, plan.gitlab.token_var)
+    else:
+        forge = LocalForgeSettings(plan.work / "review")
+    defaults = ProposeSettings()
+    labels = (*section.get("labels", defaults.labels), *(flags.get("label") or ()))
+    return ProposeSettings(
+        forge=forge,
+        branch_template=str(section.get("branch", defaults.branch_template)),
+        bot_name=str(section.get("bot_name", defaults.bot_name)),
+        bot_email=str(section.get("bot_email", defaults.bot_email)),
+        labels=tuple(dict.fromkeys(labels)),
+        assignee_ids=tuple(int(x) for x in section.get("assignee_ids", ())),
+        reviewer_ids=tuple(int(x) for x in section.get("reviewer_ids", ())),
+        remove_source_branch=bool(section.get("remove_source_branch", True)),
+        squash=bool(section.get("squash", True)),
+        force=bool(flags.get("force")),
+        limit=flags.get("limit") if flags.get("limit") is not None else section.get("limit"),
+        canary=flags.get("canary"),
+        report_link=flags.get("report_link") or section.get("report_link"),
+        plan_id=str(flags.get("plan_id", "")),
+        tool_version=str(flags.get("tool_version", "0.0.0")),
+    )

@@ -11,11 +11,13 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from migrator import __version__, git
+from migrator import __version__, credentials, git
 from migrator.chart.central import load_catalog
-from migrator.config import PlanSettings
+from migrator.config import GitLabOptions, PlanSettings
 from migrator.errors import ConfigError, MigratorError
+from migrator.fleet import gitlab as gitlab_fleet
 from migrator.fleet import local
+from migrator.forge.gitlab import GitLabSettings
 from migrator.mapping import load_mappings
 from migrator.model import CentralInfo, FleetPlan, RepoPlan, RepoRef, Verdict
 from migrator.planner import Context, plan_repo
@@ -55,9 +57,30 @@ def make_context(settings: PlanSettings) -> tuple[Context, CentralInfo]:
 
 
 def discover(settings: PlanSettings) -> list[RepoRef]:
-    repos = local.list_repos(local.LocalFleetSettings(settings.fleet, settings.include,
-                                                      settings.exclude))
-    return [r for r in repos if in_shard(r, settings.shard)]
+    return discover_fleet(settings.fleet, settings.gitlab, settings.include, settings.exclude,
+                          settings.shard)
+
+
+def discover_fleet(fleet: Path | None, gitlab: GitLabOptions | None,
+                   include: Sequence[str] = (), exclude: Sequence[str] = (),
+                   shard: tuple[int, int] | None = None) -> list[RepoRef]:
+    """The fleet (a GitLab group, or local repos), filtered, this shard's part only."""
+    if gitlab is not None:
+        repos = gitlab_fleet.list_repos(gitlab_fleet.GitLabFleetSettings(
+            GitLabSettings(gitlab.url, gitlab.token_var), group=gitlab.group,
+            projects=gitlab.projects, include_archived=gitlab.include_archived,
+            include_forks=gitlab.include_forks, topics=gitlab.topics, include=tuple(include),
+            exclude=tuple(exclude)))
+    elif fleet is not None:
+        repos = local.list_repos(local.LocalFleetSettings(fleet, tuple(include), tuple(exclude)))
+    else:
+        raise ConfigError("no fleet: give --fleet or --gitlab-url")
+    return [r for r in repos if in_shard(r, shard)]
+
+
+def git_env(settings: PlanSettings) -> dict[str, str] | None:
+    """How git authenticates to GitLab: a credential helper reading the token variable."""
+    return credentials.git_env(settings.gitlab.token_var) if settings.gitlab else None
 
 
 def fetch(repo: RepoRef, cache: Path, env: Mapping[str, str] | None = None) -> Path:
@@ -109,5 +132,5 @@ def _plan_id(repos: Sequence[RepoPlan], info: CentralInfo) -> str:
 
 
 def check_settings(settings: PlanSettings) -> None:
-    if not settings.fleet.exists():
+    if settings.fleet is not None and settings.gitlab is None and not settings.fleet.exists():
         raise ConfigError(f"--fleet {settings.fleet}: no such directory or file")
