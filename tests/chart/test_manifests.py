@@ -65,8 +65,8 @@ def test_a_renamed_object_is_destructive_and_says_its_new_name() -> None:
 
 
 def test_the_chart_label_is_cosmetic_and_replicas_are_functional() -> None:
-    after = _changed(metadata={"name": "orders", "labels": {"helm.sh/chart": "t-2", "app": "orders"}},
-                     spec__replicas=3)
+    labels = {"helm.sh/chart": "t-2", "app": "orders"}
+    after = _changed(metadata={"name": "orders", "labels": labels}, spec__replicas=3)
     diffs = manifests.compare(_render(DEPLOY), _render(after))
     by_class = {d.diff_class: d for d in diffs}
     assert by_class[DiffClass.COSMETIC].paths == ('metadata.labels["helm.sh/chart"]',)
