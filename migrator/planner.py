@@ -21,7 +21,7 @@ from migrator import __version__, git, kpi, tree
 from migrator.chart import lineage as lineage_stage
 from migrator.chart import manifests, render, repair
 from migrator.chart.central import Catalog
-from migrator.chart.locate import Located, env_name, env_values_files, locate
+from migrator.chart.locate import Located, env_for_ref, locate
 from migrator.chart.render import LoadedChart
 from migrator.chart.values import Policy, ValuesInputs, plan_values
 from migrator.errors import MigratorError, RenderError, RepoError
@@ -568,7 +568,7 @@ def _rewrite(workdir: Path, repo: RepoRef, refs: Sequence[HelmInvocation], work:
     embedded = work.chart
     chart_values = embedded.values_file or ""
     env_values = {e.name: e.values_files for e in chart.environments}
-    env_of = {(r.file, r.line): env_name(r, env_values_files(r, chart_values))
+    env_of = {(r.file, r.line): env_for_ref(r, embedded.environments, chart_values)
               for r in refs if points_at(r, embedded.path, workdir)}
     target = RewriteTarget(
         style=ctx.style,
@@ -613,10 +613,18 @@ def _verify_deploys(work: _ChartWork, result: RewriteResult,
         if ctx.style == "dependency":
             values = values.get(work.chart.name, {})
         values = tree.merge(values, _flag_values(dep.set_flags, work.rules))
-        deploy_env = replace(env, release=dep.release or env.release,
-                             namespace=dep.namespace or env.namespace)
+        # A release or namespace spelled with a run-time variable renders as the environment's.
+        deploy_env = replace(env, release=_static_or(dep.release, env.release),
+                             namespace=_static_or(dep.namespace, env.namespace))
         where = f"{dep.invocation.file}:{dep.invocation.line}"
         try:
+            if (deploy_env.release, deploy_env.namespace) != (env.release, env.namespace):
+                # This command deploys elsewhere than the environment's main deploy: compare
+                # it with the fork as this same command deploys it today.
+                fork, _ = work.prepared()
+                fork_values = tree.merge(work.env_user.get(env.name, {}),
+                                         _flag_values(_dynamic(env.set_flags), ()))
+                before = _render(fork, fork_values, deploy_env, work.chart.path)
             after = _render(ctx.target, values, deploy_env, ctx.target.name)
         except RenderError as exc:
             raise RepoError(f"{where}: the rewritten deploy does not render: {exc}") from exc
@@ -627,6 +635,10 @@ def _verify_deploys(work: _ChartWork, result: RewriteResult,
                 extra.setdefault(dep.env, []).append(
                     replace(d, why=f"{d.why}; as deployed by {where}"))
     return extra
+
+
+def _static_or(value: str | None, fallback: str | None) -> Any:
+    return value if value and "$" not in value else fallback
 
 
 def _fold(work: _ChartWork, extra: Mapping[str, list[Difference]], result: RewriteResult

@@ -4,6 +4,7 @@ fresh clone and rendering the central chart with the files it wrote."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -94,19 +95,43 @@ def test_ready_means_the_rewritten_deploy_commands_render_the_same_manifests(
     after_refs = {(r.file, r.context, r.environment, r.release): r
                   for r in find_references(after_repo)}
     assert before_refs, "every fixture deploys with helm upgrade"
-    for old in before_refs:
-        new = after_refs[(old.file, old.context, old.environment, old.release)]
-        assert new.chart == "oci://registry.example.com/charts/app-template"
-        assert new.version == "2.0.0"
-        assert (new.release, new.namespace) == (old.release, old.namespace)
-        central = helm.Chart.load(central_sources.repo_dir / f"app-template-{new.version}.tgz")
-        fork = helm.Chart.load(before_repo / (old.chart or "").removeprefix("./"))
-        before = fork.render(_command_values(before_repo, old), name=old.release,
-                             namespace=old.namespace or "default")
-        after = central.render(_command_values(after_repo, new), name=new.release,
-                               namespace=new.namespace or "default")
-        assert _objects(before, old.namespace) == _objects(after, new.namespace), old.text
-        assert not any(f.kind == "set" and not f.dynamic for f in new.set_flags), new.text
+    for old_written in before_refs:
+        new_written = after_refs[(old_written.file, old_written.context, old_written.environment,
+                                  old_written.release)]
+        for old, new in _as_run(before_repo, old_written, new_written):
+            _assert_same_render(old, new, before_repo, after_repo, central_sources)
+
+
+def _as_run(repo: Path, old: Any, new: Any) -> list[tuple[Any, Any]]:
+    """A script taking the environment as argument (`./deploy.sh prod`) runs once per
+    environment whose values file exists; other commands run as written."""
+    if not any("${env}" in f for f in old.values_files):
+        return [(old, new)]
+    runs = []
+    for env in ("dev", "staging", "prod"):
+        def bind(ref: Any, env: str = env) -> Any:
+            return dataclasses.replace(
+                ref, values_files=tuple(f.replace("${env}", env) for f in ref.values_files),
+                namespace=(ref.namespace or "").replace("${env}", env) or None)
+        if all((repo / f).is_file() for f in values_paths(bind(old))):
+            runs.append((bind(old), bind(new)))
+    assert runs
+    return runs
+
+
+def _assert_same_render(old: Any, new: Any, before_repo: Path, after_repo: Path,
+                        central_sources: demo.CentralSources) -> None:
+    assert new.chart == "oci://registry.example.com/charts/app-template"
+    assert new.version == "2.0.0"
+    assert (new.release, new.namespace) == (old.release, old.namespace)
+    central = helm.Chart.load(central_sources.repo_dir / f"app-template-{new.version}.tgz")
+    fork = helm.Chart.load(before_repo / (old.chart or "").removeprefix("./"))
+    before = fork.render(_command_values(before_repo, old), name=old.release,
+                         namespace=old.namespace or "default")
+    after = central.render(_command_values(after_repo, new), name=new.release,
+                           namespace=new.namespace or "default")
+    assert _objects(before, old.namespace) == _objects(after, new.namespace), old.text
+    assert not any(f.kind == "set" and not f.dynamic for f in new.set_flags), new.text
 
 
 def _command_values(repo: Path, ref: Any) -> dict[str, Any]:

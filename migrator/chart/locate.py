@@ -138,10 +138,15 @@ def _embedded(repo: Path, files: Sequence[str], chart_dir: str, meta: dict[str, 
 
 def _environments(files: Sequence[str], chart_dir: str, name: str,
                   refs: Sequence[HelmInvocation], values_file: str) -> tuple[Environment, ...]:
-    deploying = [r for r in refs if r.subcommand in _DEPLOYING] or list(refs)
+    # A values file chosen at run time ("values-$ENV.yaml") cannot be read: such a command is
+    # rewritten like the others, but environments come from the commands that name their files.
+    readable = [r for r in refs if not any("$" in f for f in r.values_files)]
+    deploying = [r for r in readable if r.subcommand in _DEPLOYING] or readable
     envs: dict[str, Environment] = {}
     for ref in deploying:
         value_files = env_values_files(ref, values_file)
+        if env_for_ref(ref, tuple(envs.values()), values_file) is not None:
+            continue  # the same deploy again (a Makefile target next to the CI job)
         env = env_name(ref, value_files)
         if env in envs:
             continue
@@ -164,6 +169,21 @@ def _environments(files: Sequence[str], chart_dir: str, name: str,
         return (Environment("default", (), name, "assumed: chart name", None),)
     return tuple(Environment(env, tuple(paths), name, "assumed: chart name", None)
                  for env, paths in sorted(by_env.items()))
+
+
+def env_for_ref(ref: HelmInvocation, envs: Sequence[Environment], chart_values: str
+                ) -> str | None:
+    """The environment a command (deploy, diff, template, lint) works on: the one deploying
+    the same values files (and, for a deploy, the same release and namespace)."""
+    files = env_values_files(ref, chart_values)
+    for env in envs:
+        if env.values_files != files:
+            continue
+        if ref.subcommand not in _DEPLOYING or (
+                (ref.release or env.release, ref.namespace) == (env.release, env.namespace)):
+            return env.name
+    named = env_name(ref, files)
+    return named if any(e.name == named for e in envs) else None
 
 
 def env_values_files(ref: HelmInvocation, chart_values: str) -> tuple[str, ...]:

@@ -171,6 +171,7 @@ def _record_list(command: PyCommand, parsed: ParsedHelm, ops: list[Op], changes:
         else:
             inserted.setdefault(op.word, []).extend(_literal(w, quote) for w in op.words)
     inline = _inline_comma(elements)
+    one_per_line = all(_breaks_line(e.comma) for e in elements[:-1])
     new: list[cst.BaseElement] = []
     for index, element in enumerate(elements):
         if index in deleted:
@@ -178,7 +179,7 @@ def _record_list(command: PyCommand, parsed: ParsedHelm, ops: list[Op], changes:
         values = replaced.get(index, [element.value]) + inserted.get(index, [])
         # new words take the layout of the element they replace or follow: one per line in a
         # one-per-line list, side by side otherwise; the last keeps the element's own comma
-        between = element.comma if _breaks_line(element.comma) else inline
+        between = element.comma if one_per_line and _breaks_line(element.comma) else inline
         for position, value in enumerate(values):
             comma = element.comma if position == len(values) - 1 else between
             new.append(element.with_changes(value=value, comma=comma))
