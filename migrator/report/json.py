@@ -55,6 +55,7 @@ def repo_json(plan: RepoPlan, central: CentralInfo) -> dict[str, Any]:
         "differences": {cls.value: n for cls, n in counts.items()},
         "charts": [_chart(c) for c in plan.charts],
         "references": [_reference(r) for r in plan.references],
+        "notes": [scrub_text(n) for n in plan.notes],
         "patch": PATCH_FILE if plan.patch is not None else None,
         "plan_hash": plan.plan_hash,
         "seconds": round(plan.seconds, 3),

@@ -166,6 +166,7 @@ def _repo(plan: RepoPlan, central: CentralInfo, plan_id: str, tool_version: str,
         out += _templates(chart, limits)
         out += _kpis(chart, limits)
     out += _stale_references(plan, limits)
+    out += _change_notes(plan, limits)
     out += _reproduce(plan, central)
     out += ["", _footer(plan, plan_id, tool_version)]
     return "\n".join(out) + "\n"
@@ -547,9 +548,18 @@ def _stale_references(plan: RepoPlan, limits: _Limits) -> list[str]:
     return out + _more_line(len(stale), limits.references)
 
 
+def _change_notes(plan: RepoPlan, limits: _Limits) -> list[str]:
+    """What the rewrite of deploy files did that a reviewer should know (jobs replaced...)."""
+    if not plan.notes:
+        return []
+    out = ["", "### Notes on the deploy changes", ""]
+    out += [f"- {_text(scrub_text(n))}" for n in plan.notes[: limits.references]]
+    return out + _more_line(len(plan.notes), limits.references)
+
+
 def _reproduce(plan: RepoPlan, central: CentralInfo) -> list[str]:
     chart_ref = central.ref or central.source
-    lines = [f"migrator plan --fleet . --central {shlex.quote(chart_ref)} "
+    lines = [f"migrator plan --fleet . --central {shlex.quote(central.source)} "
              f"--target-version {shlex.quote(central.target_version)} --out /tmp/plan"]
     renders = []
     for chart in plan.charts:
