@@ -1,0 +1,56 @@
+"""Running the stages over the fleet: shared central chart, callbacks, parallel workers."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from migrator import config, demo, pipeline
+from migrator.chart import central, render
+from migrator.model import RepoPlan
+
+
+def test_each_central_version_is_loaded_once_per_process(
+        tmp_path: Path, fleet_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sources = demo.build_central(tmp_path / "central")  # a source this process never loaded
+    loaded: list[Path] = []
+    real_load = render.load
+
+    def counting_load(path: Path) -> render.LoadedChart:
+        loaded.append(path)
+        return real_load(path)
+
+    monkeypatch.setattr(render, "load", counting_load)
+    settings = config.plan_settings({}, {
+        "fleet": fleet_dir, "central": sources.repo_dir, "target_version": "2.0.0",
+        "out": tmp_path / "out", "jobs": 2})
+    repos = pipeline.discover(settings)
+    done: list[RepoPlan] = []
+    pipeline.plan_fleet(repos, settings, on_done=done.append)
+    pipeline.plan_fleet(repos[:3], settings)
+    assert len(loaded) == len(sources.versions) == 4
+    assert len(done) == len(repos)
+    assert central.load_catalog(str(sources.repo_dir)) is central.load_catalog(
+        str(sources.repo_dir))
+
+
+def test_more_workers_give_the_same_plan(plan_settings: config.PlanSettings) -> None:
+    repos = pipeline.discover(plan_settings)[:6]
+    one = pipeline.plan_fleet(repos, replace(plan_settings, jobs=1))
+    two = pipeline.plan_fleet(repos, replace(plan_settings, jobs=2))
+    assert [r.plan_hash for r in one.repos] == [r.plan_hash for r in two.repos]
+    assert one.plan_id == two.plan_id
+
+
+def test_a_repo_that_cannot_be_fetched_is_an_error_and_the_rest_go_on(
+        plan_settings: config.PlanSettings, tmp_path: Path) -> None:
+    from migrator.model import RepoRef
+
+    repos = [*pipeline.discover(plan_settings)[:2],
+             RepoRef(name="gone", slug="gone", url=str(tmp_path / "nowhere"))]
+    fleet = pipeline.plan_fleet(repos, plan_settings)
+    gone = fleet.repos[-1]
+    assert gone.verdict.value == "error" and gone.reason.startswith("fetch failed")
+    assert all(r.verdict.value != "error" for r in fleet.repos[:2])
