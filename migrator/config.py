@@ -30,6 +30,7 @@ from migrator.errors import ConfigError
 from migrator.forge.gitlab import GitLabSettings
 from migrator.forge.local import LocalForgeSettings
 from migrator.propose import ProposeSettings
+from migrator.rewrite import STYLES, ArgoTarget, CiInclude, Style
 
 DEFAULT_CHART_REF = "oci://registry.example.com/charts/app-template"
 
@@ -67,6 +68,9 @@ class PlanSettings:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     gitlab: GitLabOptions | None = None
+    style: Style = "values-only"
+    ci_include: CiInclude | None = None
+    argocd: ArgoTarget | None = None
 
 
 def load_file(path: Path | None) -> dict[str, Any]:
@@ -120,6 +124,10 @@ def plan_settings(file_cfg: Mapping[str, Any], flags: Mapping[str, Any]) -> Plan
         raise ConfigError("--jobs must be at least 1")
     out = Path(pick("out", plan, "out"))
     fleet = pick("fleet", plan, "fleet")
+    rewrite = _section(file_cfg, "rewrite")
+    style = str(flags.get("style") or rewrite.get("style", "values-only"))
+    if style not in STYLES:
+        raise ConfigError(f"--style {style}: expected one of {', '.join(STYLES)}")
     return PlanSettings(
         fleet=Path(fleet) if fleet else None,
         central=Path(pick("central", central, "source")),
@@ -139,6 +147,41 @@ def plan_settings(file_cfg: Mapping[str, Any], flags: Mapping[str, Any]) -> Plan
         include=tuple(flags.get("include") or plan.get("include", ())),
         exclude=tuple(flags.get("exclude") or plan.get("exclude", ())),
         gitlab=gitlab,
+        style=style,
+        ci_include=_ci_include(rewrite),
+        argocd=_argocd(rewrite),
+    )
+
+
+def _ci_include(rewrite: Mapping[str, Any]) -> CiInclude:
+    """The central deploy template `ci-include` extends ([rewrite.ci_include])."""
+    section = rewrite.get("ci_include", {})
+    if not isinstance(section, dict):
+        raise ConfigError("migrator.toml: [rewrite.ci_include] must be a table")
+    return CiInclude(
+        project=str(section.get("project", "platform/ci-templates")),
+        ref=str(section.get("ref", "main")),
+        file=str(section.get("file", "/helm/deploy.yml")),
+        job=str(section.get("job", ".app-template-deploy")),
+        variables=tuple((str(k), str(v)) for k, v in section.get("variables", {}).items()),
+    )
+
+
+def _argocd(rewrite: Mapping[str, Any]) -> ArgoTarget | None:
+    """Where `argocd` Applications deploy ([rewrite.argocd]); the repo URL defaults to each
+    repo's own."""
+    section = rewrite.get("argocd")
+    if section is None:
+        return None
+    if not isinstance(section, dict) or "repo_url" in section:
+        raise ConfigError("migrator.toml: [rewrite.argocd] is a table; the repo URL is each "
+                          "repo's own and cannot be set there")
+    return ArgoTarget(
+        repo_url="",
+        target_revision=str(section.get("target_revision", "HEAD")),
+        project=str(section.get("project", "default")),
+        dest_server=str(section.get("dest_server", "https://kubernetes.default.svc")),
+        keep_ci_jobs=bool(section.get("keep_ci_jobs", False)),
     )
 
 

@@ -45,6 +45,10 @@ def make_context(settings: PlanSettings) -> tuple[Context, CentralInfo]:
         cosmetic_keys=settings.cosmetic_keys,
         values_dir=settings.values_dir,
         force=settings.force,
+        style=settings.style,
+        chart_ref=settings.chart_ref,
+        ci_include=settings.ci_include,
+        argocd=settings.argocd,
     )
     info = CentralInfo(
         name=catalog.central,

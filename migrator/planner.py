@@ -581,7 +581,8 @@ def _rewrite(workdir: Path, repo: RepoRef, refs: Sequence[HelmInvocation], work:
         # is left to the rewrite's own rules (the only environment, or the job's).
         env_of={k: v for k, v in env_of.items() if v in env_values},
         ci_include=ctx.ci_include,
-        argocd=ctx.argocd or ArgoTarget(repo_url=repo.web_url or repo.url),
+        argocd=replace(ctx.argocd or ArgoTarget(repo_url=""),
+                       repo_url=repo.web_url or repo.url),
         app_name=embedded.name,
     )
     try:
