@@ -7,6 +7,7 @@ what Kubernetes stores for an absent field, so they compare equal to absence.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -97,10 +98,22 @@ def _format_path(parts: Sequence[Any]) -> str:
     return out
 
 
+def _denormalize(value: Any) -> Any:
+    """Named lists back as Kubernetes writes them (normalize keyed them by "[name]")."""
+    if isinstance(value, dict):
+        items = {k: _denormalize(v) for k, v in value.items()}
+        if items and all(isinstance(k, str) and k.startswith("[") for k in items):
+            return list(items.values())
+        return items
+    if isinstance(value, list):
+        return [_denormalize(v) for v in value]
+    return value
+
+
 def _short(value: Any) -> str | None:
     if value is None:
         return None
-    text = value if isinstance(value, str) else repr(value)
+    text = value if isinstance(value, str) else json.dumps(_denormalize(value))
     return text if len(text) <= 120 else text[:117] + "..."
 
 
