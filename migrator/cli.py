@@ -126,6 +126,8 @@ ShardOpt = Annotated[str | None, typer.Option("--shard", help="K/N: only shard K
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="migrator.toml to read.")]
 StyleOpt = Annotated[str | None, typer.Option(
     "--style", help="Reference style: values-only, dependency, ci-include, argocd.")]
+FreshOpt = Annotated[bool, typer.Option(
+    "--fresh", help="Plan every repo again, even those whose inputs did not change.")]
 
 
 def _fleet_flags(fleet: Path | None, gitlab_url: str | None, group: str | None,
@@ -165,6 +167,7 @@ def plan(
     shard: ShardOpt = None,
     force: Annotated[bool, typer.Option(help="Write change sets for blocked repos too.")]
     = False,
+    fresh: FreshOpt = False,
     config_file: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
@@ -175,6 +178,7 @@ def plan(
         "central": central, "target_version": target_version, "out": out_dir, "jobs": jobs,
         "central_name": central_name, "central_path": central_path, "chart_ref": chart_ref,
         "style": style, "inherited": inherited, "work": work, "shard": shard, "force": force,
+        "fresh": fresh,
     }
     try:
         settings = config.plan_settings(config.load_file(config_file), flags)
@@ -218,6 +222,7 @@ def apply(
     label: Annotated[list[str] | None, typer.Option("--label", help="Extra MR label.")] = None,
     report_link: Annotated[str | None, typer.Option(
         help="URL of the full report for cut descriptions ({slug}, {name}).")] = None,
+    fresh: FreshOpt = False,
     config_file: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
@@ -230,6 +235,7 @@ def apply(
                        include_archived, include_forks, token_var),
         "central": central, "target_version": target_version, "out": out_dir, "jobs": jobs,
         "chart_ref": chart_ref, "style": style, "work": work, "shard": shard, "force": force,
+        "fresh": fresh,
     }
     try:
         file_cfg = config.load_file(config_file)

@@ -71,6 +71,7 @@ class PlanSettings:
     style: Style = "values-only"
     ci_include: CiInclude | None = None
     argocd: ArgoTarget | None = None
+    fresh: bool = False  # plan every repo again, even when its inputs did not change
 
 
 def load_file(path: Path | None) -> dict[str, Any]:
@@ -150,6 +151,7 @@ def plan_settings(file_cfg: Mapping[str, Any], flags: Mapping[str, Any]) -> Plan
         style=style,
         ci_include=_ci_include(rewrite),
         argocd=_argocd(rewrite),
+        fresh=bool(flags.get("fresh") or False),
     )
 
 

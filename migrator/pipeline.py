@@ -6,12 +6,15 @@ worker (loaded Helm charts are immutable and thread-safe; Helm calls release the
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import replace
 from pathlib import Path
 
-from migrator import __version__, credentials, git
+from migrator import __version__, codec, credentials, git
 from migrator.chart.central import load_catalog
 from migrator.config import GitLabOptions, PlanSettings
 from migrator.errors import ConfigError, MigratorError
@@ -21,6 +24,7 @@ from migrator.forge.gitlab import GitLabSettings
 from migrator.mapping import load_mappings
 from migrator.model import CentralInfo, FleetPlan, RepoPlan, RepoRef, Verdict
 from migrator.planner import Context, plan_repo
+from migrator.state import Journal
 
 OnDone = Callable[[RepoPlan], None]
 
@@ -100,19 +104,32 @@ def plan_fleet(
     on_done: OnDone | None = None,
     git_env: Mapping[str, str] | None = None,
 ) -> FleetPlan:
+    """Plan every repo on a bounded pool. A repo whose inputs (its HEAD, the central chart,
+    the mappings, the settings, the tool's own code) are unchanged since an earlier run in the
+    same work dir gets that run's plan back from the journal instead of being planned again."""
     ctx, info = make_context(settings)
     cache = settings.work / "cache"
+    context_key = _context_key(settings)
 
-    def one(repo: RepoRef) -> RepoPlan:
+    def one(repo: RepoRef, journal: Journal) -> RepoPlan:
         try:
             workdir = fetch(repo, cache, git_env)
         except MigratorError as exc:
             return RepoPlan(repo, None, Verdict.ERROR, f"fetch failed: {exc}")
-        return plan_repo(repo, workdir, ctx)
+        key = hashlib.sha256(f"{git.head(workdir)}\0{context_key}".encode()).hexdigest()
+        if not settings.fresh:
+            stored = journal.stage_result(repo.slug, "plan", key)
+            if stored is not None:
+                return replace(codec.load(RepoPlan, stored["plan"]), repo=repo)
+        plan = plan_repo(repo, workdir, ctx)
+        if plan.verdict is not Verdict.ERROR:  # an error may be passing: plan it again
+            journal.record_stage(repo.slug, "plan", key, {"plan": codec.dump(plan)})
+        return plan
 
     results: dict[str, RepoPlan] = {}
-    with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
-        futures = {pool.submit(one, repo): repo for repo in repos}
+    with Journal.open(settings.work) as journal, \
+            ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
+        futures = {pool.submit(one, repo, journal): repo for repo in repos}
         for future in as_completed(futures):
             repo = futures[future]
             try:
@@ -126,6 +143,33 @@ def plan_fleet(
     ordered = tuple(results[r.slug] for r in repos)
     return FleetPlan(central=info, repos=ordered, tool_version=__version__,
                      plan_id=_plan_id(ordered, info))
+
+
+def _context_key(settings: PlanSettings) -> str:
+    """Everything but the repo that decides a plan."""
+    digest = hashlib.sha256(_code_digest().encode())
+    catalog = load_catalog(str(settings.central), settings.central_name, settings.central_path)
+    for (name, version), chart in sorted(catalog.charts.items()):
+        digest.update(f"{name}\0{version}\0{chart.app_version}\0".encode())
+        digest.update(json.dumps(chart.values, sort_keys=True).encode())
+        digest.update(json.dumps(chart.templates, sort_keys=True).encode())
+    if settings.mappings.is_dir():
+        for path in sorted(settings.mappings.glob("*.py")):
+            digest.update(path.read_bytes())
+    relevant = {k: v for k, v in codec.dump(settings).items()
+                if k not in ("fleet", "out", "work", "jobs", "shard", "include", "exclude",
+                             "gitlab", "fresh", "central", "mappings")}
+    digest.update(json.dumps(relevant, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+@functools.cache
+def _code_digest() -> str:
+    """The tool's own code: a plan made by other code is not reused."""
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _plan_id(repos: Sequence[RepoPlan], info: CentralInfo) -> str:

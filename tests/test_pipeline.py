@@ -54,3 +54,35 @@ def test_a_repo_that_cannot_be_fetched_is_an_error_and_the_rest_go_on(
     gone = fleet.repos[-1]
     assert gone.verdict.value == "error" and gone.reason.startswith("fetch failed")
     assert all(r.verdict.value != "error" for r in fleet.repos[:2])
+
+
+def test_a_rerun_reuses_plans_whose_inputs_did_not_change(
+        plan_settings: config.PlanSettings, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    from migrator import planner
+
+    origin = tmp_path / "orders"
+    subprocess.run(["git", "clone", "-q", str(plan_settings.fleet / "orders"), str(origin)],
+                   check=True)
+    settings = replace(plan_settings, fleet=tmp_path, work=tmp_path / "work")
+    planned: list[str] = []
+    real = planner.plan_repo
+
+    def counting(repo, workdir, ctx):  # type: ignore[no-untyped-def]
+        planned.append(repo.name)
+        return real(repo, workdir, ctx)
+
+    monkeypatch.setattr(pipeline, "plan_repo", counting)
+    first = pipeline.plan_fleet(pipeline.discover(settings), settings)
+    second = pipeline.plan_fleet(pipeline.discover(settings), settings)
+    assert planned == ["orders"] and second.repos == first.repos
+
+    subprocess.run(["git", "-C", str(origin), "-c", "user.name=dev", "-c", "user.email=d@x",
+                    "commit", "-q", "--allow-empty", "-m", "a new commit"], check=True)
+    third = pipeline.plan_fleet(pipeline.discover(settings), settings)
+    assert planned == ["orders", "orders"]
+    assert third.repos[0].commit != first.repos[0].commit
+    pipeline.plan_fleet(pipeline.discover(settings), replace(settings, fresh=True))
+    assert planned == ["orders", "orders", "orders"]
