@@ -21,7 +21,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from migrator import config, pipeline, propose, track
+from migrator import config, pipeline, propose, shards, track
 from migrator.errors import ConfigError, MigratorError
 from migrator.forge.gitlab import GitLabSettings
 from migrator.forge.local import LocalForgeSettings
@@ -72,6 +72,7 @@ def run_plan(settings: config.PlanSettings, quiet: bool = False) -> FleetPlan:
         fleet = pipeline.plan_fleet(repos, settings, on_done=done,
                                     git_env=pipeline.git_env(settings))
     write_reports(fleet, settings.out)
+    shards.save_state(fleet, settings.out)
     return fleet
 
 
@@ -318,6 +319,24 @@ def status(
         out.print(table)
         out.print(", ".join(f"{n} {state}" for state, n in summary.items()))
     raise typer.Exit(1 if any(r.state == "error" for r in rows) else 0)
+
+
+report_app = typer.Typer(no_args_is_help=True, help="Work with written reports.")
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("merge")
+def report_merge(
+    shard_dirs: Annotated[list[Path], typer.Argument(help="The --out dirs of the shards.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the fleet's reports go.")],
+) -> None:
+    """Join the reports of `plan --shard K/N` jobs into the reports of the whole fleet."""
+    try:
+        merged = shards.merge(out_dir, shard_dirs)
+    except ConfigError as exc:
+        raise _fail_usage(str(exc)) from None
+    print_summary(merged, out_dir)
+    raise typer.Exit(_exit_code(merged))
 
 
 @app.command()

@@ -92,3 +92,29 @@ def test_demo_builds_the_fleet_and_prints_the_summary(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "17 repos" in proc.stdout
     assert (tmp_path / "demo" / "out" / "fleet.html").is_file()
+
+
+def test_shards_planned_apart_merge_into_the_reports_of_the_whole_fleet(
+        central_sources: demo.CentralSources, fleet_dir: Path, tmp_path: Path) -> None:
+    common = ("--fleet", fleet_dir, "--central", central_sources.repo_dir,
+              "--target-version", "2.0.0", "-q")
+    for k in (1, 2):
+        _run("plan", *common, "--shard", f"{k}/2", "--out", tmp_path / f"shard{k}",
+             "--work", tmp_path / f"work{k}")
+    proc = _run("report", "merge", tmp_path / "shard1", tmp_path / "shard2",
+                "--out", tmp_path / "all")
+    assert proc.returncode == 1, proc.stderr  # ledger is an error in one of the shards
+    merged = json.loads((tmp_path / "all" / "fleet.json").read_text())
+    assert len(merged["repos"]) == len(demo.case_names())
+    assert (tmp_path / "all" / "repos" / "orders" / "changes.patch").is_file()
+    assert "ledger" in (tmp_path / "all" / "junit.xml").read_text()
+    state = (tmp_path / "all" / "plan-state.json").read_text()
+    assert "hunter2-S3cr3t-do-not-leak" not in state
+
+
+def test_merging_the_same_shard_twice_is_refused(
+        central_sources: demo.CentralSources, fleet_dir: Path, tmp_path: Path) -> None:
+    _run("plan", "--fleet", fleet_dir, "--central", central_sources.repo_dir,
+         "--target-version", "2.0.0", "-q", "--out", tmp_path / "s", "--include", "orders")
+    proc = _run("report", "merge", tmp_path / "s", tmp_path / "s", "--out", tmp_path / "all")
+    assert proc.returncode == 2 and "is in two shards" in proc.stderr

@@ -1,0 +1,95 @@
+"""What a sharded run leaves for `migrator report merge`, and the merge itself.
+
+Each `plan --shard K/N` job writes `plan-state.json` next to its reports: the fleet plan as data,
+with every value redacted as in the reports (the patches stay: they are the repos' own files, as
+in `repos/<slug>/changes.patch`). The merge reads the shards' states, checks they planned the same
+thing, and writes the reports of the whole fleet.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from migrator import codec
+from migrator.errors import ConfigError
+from migrator.model import FleetPlan, RepoPlan
+from migrator.redact import redact_tree, redact_value
+from migrator.report.common import scrub_text
+from migrator.report.write import write_reports
+
+STATE_FILE = "plan-state.json"
+STATE_SCHEMA = 1
+
+
+def save_state(fleet: FleetPlan, out: Path) -> Path:
+    repos = tuple(_redacted(plan) for plan in fleet.repos)
+    data = {"schema": STATE_SCHEMA, "fleet": codec.dump(replace(fleet, repos=repos))}
+    path = out / STATE_FILE
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def _redacted(plan: RepoPlan) -> RepoPlan:
+    charts = []
+    for chart in plan.charts:
+        values = chart.values
+        if values is not None:
+            values = replace(
+                values, base=redact_tree(values.base),
+                envs={env: redact_tree(v) for env, v in values.envs.items()},
+                decisions=tuple(replace(d, value=redact_value(d.path, d.value),
+                                        origin_value=redact_value(d.path, d.origin_value),
+                                        central_value=redact_value(d.path, d.central_value))
+                                for d in values.decisions))
+        envs = tuple(replace(e, values=redact_tree(e.values)) for e in chart.environments)
+        charts.append(replace(chart, values=values, environments=envs))
+    references = tuple(
+        replace(r, text=scrub_text(r.text),
+                set_flags=tuple(replace(f, value=str(redact_value(f.key, f.value)))
+                                for f in r.set_flags))
+        for r in plan.references)
+    return replace(plan, charts=tuple(charts), references=references)
+
+
+def load_state(directory: Path) -> FleetPlan:
+    path = directory / STATE_FILE
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: missing (was this directory written by `plan`?)") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc})") from exc
+    if data.get("schema") != STATE_SCHEMA:
+        raise ConfigError(f"{path}: state schema {data.get('schema')}, expected {STATE_SCHEMA}")
+    return codec.load(FleetPlan, data["fleet"])
+
+
+def merge(out: Path, shards: Sequence[Path]) -> FleetPlan:
+    """One fleet's reports from the reports of its shards."""
+    if not shards:
+        raise ConfigError("report merge: name at least one shard directory")
+    fleets = [load_state(directory) for directory in shards]
+    central = fleets[0].central
+    for directory, fleet in zip(shards, fleets, strict=True):
+        if fleet.central != central:
+            raise ConfigError(f"{directory}: planned {fleet.central.name} "
+                              f"{fleet.central.target_version}, the first shard "
+                              f"{central.name} {central.target_version}")
+    by_slug: dict[str, tuple[RepoPlan, Path]] = {}
+    for directory, fleet in zip(shards, fleets, strict=True):
+        for plan in fleet.repos:
+            if plan.repo.slug in by_slug:
+                first = by_slug[plan.repo.slug][1]
+                raise ConfigError(f"{plan.repo.name} is in two shards ({first} and {directory}):"
+                                  " were they planned with the same --shard N?")
+            by_slug[plan.repo.slug] = (plan, directory)
+    repos = tuple(plan for plan, _ in sorted(by_slug.values(), key=lambda p: p[0].repo.name))
+    merged = FleetPlan(central=central, repos=repos, tool_version=fleets[0].tool_version,
+                       plan_id="+".join(f.plan_id for f in fleets))
+    write_reports(merged, out)
+    save_state(merged, out)
+    return merged
