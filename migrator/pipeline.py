@@ -23,8 +23,9 @@ from migrator.fleet import local
 from migrator.forge.gitlab import GitLabSettings
 from migrator.mapping import load_mappings
 from migrator.model import CentralInfo, FleetPlan, RepoPlan, RepoRef, Verdict
-from migrator.planner import Context, plan_repo
+from migrator.planner import plan_repo
 from migrator.state import Journal
+from migrator.work import Context
 
 OnDone = Callable[[RepoPlan], None]
 
