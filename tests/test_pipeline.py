@@ -86,3 +86,18 @@ def test_a_rerun_reuses_plans_whose_inputs_did_not_change(
     assert third.repos[0].commit != first.repos[0].commit
     pipeline.plan_fleet(pipeline.discover(settings), replace(settings, fresh=True))
     assert planned == ["orders", "orders", "orders"]
+
+
+def test_adopting_inherited_defaults_shows_the_change_as_functional(
+        plan_settings: config.PlanSettings) -> None:
+    adopt = replace(plan_settings, inherited="adopt")
+    repos = [r for r in pipeline.discover(adopt) if r.name == "inventory"]
+    (plan,) = pipeline.plan_fleet(repos, adopt).repos
+    assert plan.verdict.value == "review", plan.reason
+    (diff,) = [d for e in plan.charts[0].environments for d in e.differences
+               if d.diff_class.value == "functional"]
+    assert diff.paths == ("spec.template.spec.containers[inventory].livenessProbe"
+                          ".initialDelaySeconds",)
+    assert [(f.before, f.after) for f in diff.fields] == [("30", "10")]
+    adopted = [d for d in plan.charts[0].values.decisions if d.reason == "inherited-adopted"]
+    assert [d.path for d in adopted] == ["probes.liveness.initialDelaySeconds"]
