@@ -106,7 +106,7 @@ def _plan_chart(workdir: Path, chart: EmbeddedChart, ctx: Context, values_dir: s
     envs = tuple(replace(e, values_files=written_files(e, values_dir)) for e in envs)
     _, planned = work.prepared()
     values = replace(planned, decisions=(*planned.decisions, *work.repairs))
-    verdict, reason, findings = decide(chart, work.result.lineage, envs)
+    verdict, reason, findings = decide(work.result.lineage, envs)
     work.result = replace(work.result, verdict=verdict, reason=reason, values=values,
                           environments=envs, findings=findings)
     return work

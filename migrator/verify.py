@@ -21,7 +21,6 @@ from migrator.errors import RenderError, RepoError
 from migrator.model import (
     DiffClass,
     Difference,
-    EmbeddedChart,
     Environment,
     EnvResult,
     Lineage,
@@ -110,36 +109,33 @@ def hoist_repairs(work: ChartWork, envs: tuple[EnvResult, ...]) -> tuple[EnvResu
     _, planned = work.prepared()
     if not work.repairs:
         return envs
+
+    def key(d: ValueDecision) -> tuple[str, str]:
+        return d.path, json.dumps(d.value, sort_keys=True)
+
+    needed_by: dict[tuple[str, str], set[str]] = {}
+    for d in work.repairs:
+        needed_by.setdefault(key(d), set()).add(d.env or "")
     env_names = {e.name for e in envs if e.error is None}
-    by_path: dict[tuple[str, str], set[str]] = {}
-    for d in work.repairs:
-        by_path.setdefault((d.path, json.dumps(d.value, sort_keys=True)), set()).add(d.env or "")
-    hoisted: list[ValueDecision] = []
-    base = planned.base
-    for d in work.repairs:
-        key = (d.path, json.dumps(d.value, sort_keys=True))
-        if by_path[key] >= env_names and all(h.path != d.path for h in hoisted):
-            hoisted.append(replace(d, env=None))
-            base = repair.apply(base, [repair.Proposal(d.path, d.value, d.note)])
-    kept = [d for d in work.repairs
-            if (d.path, json.dumps(d.value, sort_keys=True)) not in
-            {(h.path, json.dumps(h.value, sort_keys=True)) for h in hoisted}]
-    work.repairs[:] = [*hoisted, *kept]
+    common = {k for k, names in needed_by.items() if names >= env_names}
+    hoisted = list({key(d): replace(d, env=None) for d in work.repairs
+                    if key(d) in common}.values())
+    base = repair.apply(planned.base, [repair.Proposal(d.path, d.value, d.note)
+                                       for d in hoisted])
+    work.repairs[:] = [*hoisted, *(d for d in work.repairs if key(d) not in common)]
     new_envs = []
     for e in envs:
-        if e.error is not None:
-            new_envs.append(e)
-            continue
-        full = tree.merge(planned.base, planned.envs.get(e.name, {}))
-        full = tree.merge(full, e.values)
-        new_envs.append(replace(e, values=_env_part(full, base)))
+        if e.error is None:
+            full = tree.merge(tree.merge(planned.base, planned.envs.get(e.name, {})), e.values)
+            e = replace(e, values=_env_part(full, base))
+        new_envs.append(e)
     work.values = replace(planned, base=base,
                           envs={e.name: e.values for e in new_envs if e.values})
     return tuple(new_envs)
 
 
-def decide(chart: EmbeddedChart, found: Lineage | None, envs: Sequence[EnvResult]
-             ) -> tuple[Verdict, str, tuple[str, ...]]:
+def decide(found: Lineage | None, envs: Sequence[EnvResult]
+           ) -> tuple[Verdict, str, tuple[str, ...]]:
     errors = [e for e in envs if e.error]
     if errors:
         return Verdict.BLOCKED, f"{errors[0].name}: {errors[0].error}", ()
@@ -255,7 +251,7 @@ def fold(work: ChartWork, extra: Mapping[str, list[Difference]], result: Rewrite
     chart = work.result
     envs = tuple(replace(e, differences=(*e.differences, *extra.get(e.name, ())))
                  for e in chart.environments)
-    verdict, reason, findings = decide(work.chart, chart.lineage, envs)
+    verdict, reason, findings = decide(chart.lineage, envs)
     if verdict is Verdict.READY and result.untouched:
         ref, why = result.untouched[0]
         verdict = Verdict.REVIEW
