@@ -15,9 +15,7 @@ from typing import Any
 
 from migrator.chart.locate import env_for_ref
 from migrator.errors import RepoError
-from migrator.mapping import Rule, chain
 from migrator.model import (
-    ChartPlan,
     EnvResult,
     HelmInvocation,
     RepoRef,
@@ -61,7 +59,6 @@ def values_writes(workdir: Path, works: Sequence[ChartWork], ctx: Context
         for env in embedded.environments:
             for f in env.values_files:
                 writes[f] = None
-        rules = rules_for(chart, ctx)
         files: list[tuple[str, dict[str, Any], str | None, str | None]] = [
             ("values.yaml", chart.values.base, embedded.values_file, None)]
         for env in embedded.environments:
@@ -73,16 +70,9 @@ def values_writes(workdir: Path, works: Sequence[ChartWork], ctx: Context
             if ctx.style == "dependency":
                 text = render_values(nest_values(content, embedded.name), None)
             else:
-                text = render_values(content, _read_opt(workdir, source), rules, decisions)
+                text = render_values(content, _read_opt(workdir, source), work.rules, decisions)
             writes[f"{work.values_dir}/{name}"] = text.encode()
     return writes
-
-
-def rules_for(chart: ChartPlan, ctx: Context) -> tuple[Rule, ...]:
-    if chart.lineage is None:
-        return ()
-    steps = chain(ctx.mappings, chart.lineage.chart, chart.lineage.version, ctx.target_version)
-    return tuple(r for m in steps for r in m.rules)
 
 
 def _read_opt(workdir: Path, rel: str | None) -> str | None:
