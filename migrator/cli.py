@@ -21,10 +21,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from migrator import config, pipeline, propose, shards, track
+from migrator import config, pipeline, propose, shards, suggest, track
 from migrator.errors import ConfigError, MigratorError
 from migrator.forge.gitlab import GitLabSettings
 from migrator.forge.local import LocalForgeSettings
+from migrator.mapping import load_mappings
 from migrator.model import FleetPlan, RepoPlan, Verdict
 from migrator.state import Journal
 
@@ -337,6 +338,39 @@ def report_merge(
         raise _fail_usage(str(exc)) from None
     print_summary(merged, out_dir)
     raise typer.Exit(_exit_code(merged))
+
+
+mappings_app = typer.Typer(no_args_is_help=True, help="Work with mappings/ modules.")
+app.add_typer(mappings_app, name="mappings")
+
+
+@mappings_app.command("suggest")
+def mappings_suggest(
+    plan_dir: Annotated[Path, typer.Option("--plan", help="The --out dir of a `plan` run.")],
+    mappings_dir: Annotated[Path | None, typer.Option(
+        "--mappings", help="The mappings directory to edit (default: ./mappings).")] = None,
+    central_path: Annotated[str | None, typer.Option(
+        help="Chart path inside a git --central, as given to plan.")] = None,
+    write: Annotated[bool, typer.Option(
+        "--write", help="Edit the mapping modules (libcst); without it, only report.")] = False,
+) -> None:
+    """Suggest mapping rules for the keys the fleet's plan left unmapped."""
+    directory = mappings_dir or config.default_mappings()
+    try:
+        fleet = shards.load_state(plan_dir)
+        found = suggest.suggest(fleet, suggest.load_central_defaults(fleet, central_path),
+                                load_mappings(directory))
+        sources = suggest.module_sources(directory, found) if write else {}
+    except ConfigError as exc:
+        raise _fail_usage(str(exc)) from None
+    except MigratorError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    out.print(suggest.render_report(found, str(directory)), markup=False, highlight=False,
+              soft_wrap=True)
+    for path, text in sources.items():
+        path.write_text(text, encoding="utf-8")
+        out.print(f"wrote {path}", highlight=False)
 
 
 @app.command()

@@ -140,7 +140,7 @@ def plan_settings(file_cfg: Mapping[str, Any], flags: Mapping[str, Any]) -> Plan
         central_path=pick("central_path", central, "path"),
         chart_ref=str(pick("chart_ref", central, "ref", DEFAULT_CHART_REF)),
         inherited=cast(Literal["pin", "adopt"], inherited),
-        mappings=Path(pick("mappings", plan, "mappings", str(_default_mappings()))),
+        mappings=Path(pick("mappings", plan, "mappings", str(default_mappings()))),
         cosmetic_keys=tuple(plan.get("cosmetic_keys", DEFAULT_COSMETIC_KEYS)),
         values_dir=str(plan.get("values_dir", "deploy")),
         force=bool(flags.get("force") or False),
@@ -218,7 +218,7 @@ def _section(cfg: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     return section
 
 
-def _default_mappings() -> Path:
+def default_mappings() -> Path:
     """mappings/ of the current directory if there is one, else the one shipped beside the
     package (a source checkout)."""
     here = Path("mappings")

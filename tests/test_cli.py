@@ -118,3 +118,12 @@ def test_merging_the_same_shard_twice_is_refused(
          "--target-version", "2.0.0", "-q", "--out", tmp_path / "s", "--include", "orders")
     proc = _run("report", "merge", tmp_path / "s", tmp_path / "s", "--out", tmp_path / "all")
     assert proc.returncode == 2 and "is in two shards" in proc.stderr
+
+
+def test_mappings_suggest_reports_the_keys_a_plan_left_unmapped(
+        central_sources: demo.CentralSources, fleet_dir: Path, tmp_path: Path) -> None:
+    _run("plan", "--fleet", fleet_dir, "--central", central_sources.repo_dir,
+         "--target-version", "2.0.0", "-q", "--out", tmp_path / "out", "--include", "audit")
+    proc = _run("mappings", "suggest", "--plan", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    assert "| `kafka` | 1 (audit) | no target found" in proc.stdout
