@@ -21,3 +21,11 @@ class GitError(MigratorError):
 
 class RenderError(MigratorError):
     """Helm could not render a chart; the message carries Helm's file:line when it gives one."""
+
+
+def yaml_error(rel: str, exc: Exception) -> RepoError:
+    """A RepoError for YAML that does not parse, naming the file and line when the parser did."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = f"{rel}:{mark.line + 1}" if mark is not None else rel
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return RepoError(f"{where}: malformed YAML ({problem})")

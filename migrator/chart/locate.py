@@ -12,7 +12,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from migrator.errors import RepoError
+from migrator.errors import RepoError, yaml_error
 from migrator.model import EmbeddedChart, Environment, HelmInvocation
 from migrator.refs import points_at, values_paths
 
@@ -57,9 +57,7 @@ def read_chart_yaml(repo: Path, rel: str) -> dict[str, Any]:
     try:
         data = YAML(typ="safe", pure=True).load((repo / rel).read_text(encoding="utf-8"))
     except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{rel}:{mark.line + 1}" if mark is not None else rel
-        raise RepoError(f"{where}: malformed YAML ({getattr(exc, 'problem', exc)})") from exc
+        raise yaml_error(rel, exc) from exc
     except UnicodeDecodeError as exc:
         raise RepoError(f"{rel}: not a text file") from exc
     if not isinstance(data, dict):

@@ -18,7 +18,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
-from migrator.errors import RepoError
+from migrator.errors import RepoError, yaml_error
 
 
 class Located(str):
@@ -55,8 +55,10 @@ def load_documents(root: Path, rel: str, templated: bool = False) -> list[Any]:
     path = root / rel
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RepoError(f"{rel}: cannot read: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise RepoError(f"{rel}: not a UTF-8 text file (binary?)") from exc
+    except OSError as exc:
+        raise RepoError(f"{rel}: cannot read: {exc.strerror or exc}") from exc
     if not templated:
         return load_text(text, rel)
     hidden, actions = hide_actions(text)
@@ -100,7 +102,7 @@ def load_text(text: str, rel: str) -> list[Any]:
     try:
         docs = list(yaml.load_all(text))
     except YAMLError as exc:
-        raise RepoError(f"{rel}: invalid YAML: {exc}".splitlines()[0]) from exc
+        raise yaml_error(rel, exc) from exc
     return [_convert(doc, rel, 0, text) for doc in docs]
 
 

@@ -112,3 +112,15 @@ def test_a_binary_template_is_refused(tmp_path: Path) -> None:
     (repo / "chart/templates/x.yaml").write_bytes(b"\x00\x01binary")
     with pytest.raises(RepoError, match="binary content"):
         render.load_fork(repo, "chart")
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"deploy:\n  script: [\n", ".gitlab-ci.yml:3: malformed YAML"),
+    (b"\xcb\x00\xff" * 100, ".gitlab-ci.yml: not a UTF-8 text file (binary?)"),
+])
+def test_malformed_or_binary_ci_files_are_errors_that_name_the_file(
+        tmp_path: Path, content: bytes, message: str) -> None:
+    (tmp_path / ".gitlab-ci.yml").write_bytes(content)
+    with pytest.raises(RepoError) as failure:
+        find_references(tmp_path)
+    assert str(failure.value).startswith(message)
