@@ -74,6 +74,20 @@ class PlanSettings:
     fresh: bool = False  # plan every repo again, even when its inputs did not change
 
 
+# Every key migrator.toml may hold: a typo is an error, not a silently ignored setting.
+KNOWN_KEYS: dict[str, frozenset[str]] = {
+    "central": frozenset({"source", "name", "path", "target_version", "ref"}),
+    "plan": frozenset({"fleet", "out", "work", "jobs", "inherited", "mappings", "cosmetic_keys",
+                       "values_dir", "shard", "include", "exclude"}),
+    "gitlab": frozenset({"url", "group", "projects", "topics", "include_archived",
+                         "include_forks", "token_var"}),
+    "rewrite": frozenset({"style", "ci_include", "argocd"}),
+    "apply": frozenset({"labels", "branch", "bot_name", "bot_email", "assignee_ids",
+                        "reviewer_ids", "remove_source_branch", "squash", "limit",
+                        "report_link"}),
+}
+
+
 def load_file(path: Path | None) -> dict[str, Any]:
     """The parsed migrator.toml, {} when there is none. An explicit path must exist."""
     candidate = path or Path("migrator.toml")
@@ -82,9 +96,18 @@ def load_file(path: Path | None) -> dict[str, Any]:
             raise ConfigError(f"{path}: no such config file")
         return {}
     try:
-        return tomllib.loads(candidate.read_text(encoding="utf-8"))
+        data = tomllib.loads(candidate.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{candidate}: {exc}") from exc
+    for section, keys in data.items():
+        if section not in KNOWN_KEYS:
+            raise ConfigError(f"{candidate}: unknown section [{section}] "
+                              f"(known: {', '.join(sorted(KNOWN_KEYS))})")
+        unknown = sorted(set(keys) - KNOWN_KEYS[section]) if isinstance(keys, dict) else []
+        if unknown:
+            raise ConfigError(f"{candidate}: [{section}] has unknown key(s) {', '.join(unknown)}"
+                              f" (known: {', '.join(sorted(KNOWN_KEYS[section]))})")
+    return data
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:

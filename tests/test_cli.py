@@ -127,3 +127,10 @@ def test_mappings_suggest_reports_the_keys_a_plan_left_unmapped(
     proc = _run("mappings", "suggest", "--plan", tmp_path / "out")
     assert proc.returncode == 0, proc.stderr
     assert "| `kafka` | 1 (audit) | no target found" in proc.stdout
+
+
+def test_a_typo_in_migrator_toml_is_named(tmp_path: Path) -> None:
+    (tmp_path / "migrator.toml").write_text('[plan]\njbos = 4\n')
+    proc = _run("plan", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "[plan] has unknown key(s) jbos" in proc.stderr
