@@ -359,9 +359,10 @@ def rename_app(commits: Iterable[Commit], old: str, new: str) -> tuple[Commit, .
 
 
 def migratable_cases(fixtures: Path | None = None) -> tuple[str, ...]:
-    """Cases whose expected verdict is ready or review: the material of benchmark fleets."""
+    """Forks whose expected verdict is ready or review: the material of benchmark fleets."""
     return tuple(c for c in case_names(fixtures)
-                 if expected(c, fixtures).verdict in (Verdict.READY, Verdict.REVIEW))
+                 if expected(c, fixtures).verdict in (Verdict.READY, Verdict.REVIEW)
+                 and load_case(c, fixtures).charts)
 
 
 def generate_fleet(dest: Path, n: int, fixtures: Path | None = None) -> list[Path]:

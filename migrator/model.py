@@ -258,6 +258,9 @@ class RepoPlan:
     plan_hash: str | None = None  # stable hash of the inputs+outputs, for idempotent apply
     seconds: float = 0.0
     notes: tuple[str, ...] = ()  # what a reviewer should know about the change set
+    # "migrate": an embedded chart moves onto the central one; "upgrade": the repo already
+    # deploys the central chart and moves to the target version
+    kind: Literal["migrate", "upgrade"] = "migrate"
 
 
 @dataclass(frozen=True)

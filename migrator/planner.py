@@ -29,6 +29,7 @@ from migrator.model import (
     Verdict,
 )
 from migrator.refs import find_references
+from migrator.upgrade import outdated, plan_upgrade
 from migrator.verify import decide, hoist_repairs, verify_env
 from migrator.work import ChartWork, Context, flag_paths, flag_values, read_text, static
 
@@ -50,6 +51,10 @@ def _plan(repo: RepoRef, workdir: Path, commit: str | None, ctx: Context) -> Rep
     refs = find_references(workdir)
     located = locate(workdir, refs, ctx.catalog.central)
     if not located.charts:
+        deploys = outdated(located, ctx)
+        if deploys:
+            upgraded = plan_upgrade(repo, workdir, commit, deploys, ctx)
+            return replace(upgraded, plan_hash=_plan_hash(upgraded, ctx))
         return RepoPlan(repo, commit, Verdict.SKIPPED, _skip_reason(located, ctx),
                         references=located.central_references)
     many = len(located.charts) > 1

@@ -84,8 +84,13 @@ class _Limits:
 
 
 def mr_title(plan: RepoPlan, central: CentralInfo) -> str:
-    title = (f"Use the central chart {central.name} {central.target_version} "
-             f"(was: {_was(plan, central)})")
+    if plan.kind == "upgrade":
+        origins = sorted({c.lineage.version for c in plan.charts if c.lineage})
+        title = (f"Upgrade the central chart {central.name} to {central.target_version} "
+                 f"(was: {', '.join(origins)})")
+    else:
+        title = (f"Use the central chart {central.name} {central.target_version} "
+                 f"(was: {_was(plan, central)})")
     # Anything a person must look at first stays a draft, so it cannot be merged by accident.
     return title if plan.verdict is Verdict.READY else f"Draft: {title}"
 
@@ -222,21 +227,30 @@ def _banner(plan: RepoPlan, limits: _Limits) -> list[str]:
     return [head + sentence, *detail]
 
 
+def _chart_before(chart: ChartPlan) -> str:
+    text = f"`{chart.path.rstrip('/')}/`"
+    if chart.file_count or chart.line_count:
+        text += f" ({chart.file_count} files, {chart.line_count} lines)"
+    lineage = chart.lineage
+    if lineage is None:
+        return text + ", origin unknown"
+    same = "identical" if lineage.score >= 1.0 else f"{_pct(lineage.score)} identical"
+    text += f", forked from {lineage.chart} **{lineage.version}** (templates {same})"
+    if lineage.mapping:
+        text += f", values mapped by `{lineage.mapping}`"
+    return text
+
+
 def _before_after(chart: ChartPlan, refs: Sequence[HelmInvocation], central: CentralInfo,
                   limits: _Limits) -> list[str]:
-    before_chart = f"`{chart.path.rstrip('/')}/`"
-    if chart.file_count or chart.line_count:
-        before_chart += f" ({chart.file_count} files, {chart.line_count} lines)"
     lineage = chart.lineage
-    if lineage is not None:
-        same = "identical" if lineage.score >= 1.0 else f"{_pct(lineage.score)} identical"
-        before_chart += f", forked from {lineage.chart} **{lineage.version}** (templates {same})"
-        if lineage.mapping:
-            before_chart += f", values mapped by `{lineage.mapping}`"
+    if chart.path == "." and lineage is not None and not chart.file_count:
+        # an upgrade: the repo already deploys the central chart
+        before_chart = (f"{_code(central.ref or central.source, table=True)} "
+                        f"**{lineage.version}**")
     else:
-        before_chart += ", origin unknown"
+        before_chart = _chart_before(chart)
     after_chart = f"{_code(central.ref or central.source, table=True)} **{central.target_version}**"
-
     before_config = _file_list(chart.source_values_files, limits) or "—"
     after_config = _written_files(chart, limits) or "—"
     before_deploy, after_deploy = _deploy_cells(refs, central, limits)

@@ -59,7 +59,7 @@ def plan_ops(parsed: ParsedHelm, change: CommandChange) -> list[Op]:
         ops.extend(Delete(v.words) for v in versions)
     elif change.version is not None:
         if versions:
-            ops.extend(_set_flag_value(parsed, versions[0], change.version))
+            ops.extend(set_flag_value(parsed, versions[0], change.version))
             ops.extend(Delete(v.words) for v in versions[1:])
         else:
             after_chart += ["--version", change.version]
@@ -71,7 +71,7 @@ def plan_ops(parsed: ParsedHelm, change: CommandChange) -> list[Op]:
     else:
         for index, use in enumerate(values):
             if index < len(files):
-                ops.extend(_set_flag_value(parsed, use, files[index]))
+                ops.extend(set_flag_value(parsed, use, files[index]))
             else:
                 ops.append(Delete(use.words))
         extra = files[len(values) :]
@@ -120,7 +120,7 @@ def keeps_flag(parsed: ParsedHelm, name: str, value: str, words: tuple[int, ...]
     return any("$" in v or "`" in v for _, v in pairs)
 
 
-def _set_flag_value(parsed: ParsedHelm, use: FlagUse, value: str) -> list[Op]:
+def set_flag_value(parsed: ParsedHelm, use: FlagUse, value: str) -> list[Op]:
     if len(use.words) == 2:
         if parsed.words[use.words[1]].value == value:
             return []
