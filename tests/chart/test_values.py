@@ -141,9 +141,10 @@ def test_extracted_values_merged_onto_the_central_defaults_give_the_fork_values(
         central: dict[str, Any], fork: dict[str, Any], envs: dict[str, dict[str, Any]]) -> None:
     # Every key is known to the central chart (unmapped keys are reported, not written):
     # make the central defaults cover the fork's shape.
-    central = tree.coalesce(central, _shape(fork))
+    shape = _shape(fork)
     for user in envs.values():
-        central = tree.coalesce(central, _shape(user))
+        shape = _union(shape, _shape(user))
+    central = tree.coalesce(central, shape)
     plan = plan_values(ValuesInputs(fork_defaults=fork, env_user=envs or {"default": {}},
                                     origin_defaults=None, central_defaults=central))
     for env, user in (envs or {"default": {}}).items():
@@ -157,6 +158,17 @@ def test_extracted_values_merged_onto_the_central_defaults_give_the_fork_values(
                 assert tree.same(tree.get(got, key), value), key
         for key, value in tree.leaves(written):
             assert value is None or not tree.same(value, tree.get(central, key)), key
+
+
+def _union(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Both shapes at once: where one has a map and the other a leaf, the map (its keys)."""
+    out = dict(a)
+    for key, value in b.items():
+        if isinstance(out.get(key), dict) and isinstance(value, dict):
+            out[key] = _union(out[key], value)
+        elif not isinstance(out.get(key), dict):
+            out[key] = value
+    return out
 
 
 def _shape(values: dict[str, Any]) -> dict[str, Any]:
