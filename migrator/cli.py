@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -46,6 +48,18 @@ def _root() -> None:
 def _fail_usage(message: str) -> typer.Exit:
     err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(2)
+
+
+@contextmanager
+def _reported_errors() -> Iterator[None]:
+    """Usage and configuration errors exit 2, other failures 1; one line each, no traceback."""
+    try:
+        yield
+    except ConfigError as exc:
+        raise _fail_usage(str(exc)) from None
+    except MigratorError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 def run_plan(settings: config.PlanSettings, quiet: bool = False) -> FleetPlan:
@@ -182,14 +196,9 @@ def plan(
         "style": style, "inherited": inherited, "work": work, "shard": shard, "force": force,
         "fresh": fresh,
     }
-    try:
+    with _reported_errors():
         settings = config.plan_settings(config.load_file(config_file), flags)
         result = run_plan(settings, quiet)
-    except ConfigError as exc:
-        raise _fail_usage(str(exc)) from None
-    except MigratorError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
     if not quiet:
         print_summary(result, settings.out)
     raise typer.Exit(_exit_code(result))
@@ -239,7 +248,7 @@ def apply(
         "chart_ref": chart_ref, "style": style, "work": work, "shard": shard, "force": force,
         "fresh": fresh,
     }
-    try:
+    with _reported_errors():
         file_cfg = config.load_file(config_file)
         settings = config.plan_settings(file_cfg, flags)
         fleet_plan = run_plan(settings, quiet=True)
@@ -251,11 +260,6 @@ def apply(
                 "tool_version": fleet_plan.tool_version}),
             settings.work,
             {p.repo.slug: settings.work / "cache" / p.repo.slug for p in fleet_plan.repos})
-    except ConfigError as exc:
-        raise _fail_usage(str(exc)) from None
-    except MigratorError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
     if not quiet:
         table = Table(title=f"apply · plan {fleet_plan.plan_id}", title_justify="left")
         for column in ("repo", "action", "merge request", "cause"):
@@ -288,7 +292,7 @@ def status(
     """Follow the merge requests `apply` opened: state, draft, pipeline, conflicts."""
     flags = _fleet_flags(fleet, gitlab_url, group, project, topic, include, exclude,
                          include_archived, include_forks, token_var)
-    try:
+    with _reported_errors():
         file_cfg = config.load_file(config_file)
         gitlab = config.gitlab_options(file_cfg, flags)
         work_dir = config.work_dir(file_cfg, work)
@@ -299,11 +303,6 @@ def status(
                  else LocalForgeSettings(work_dir / "review"))
         with Journal.open(work_dir) as journal:
             rows = track.status(repos, track.TrackSettings(forge=forge), journal)
-    except ConfigError as exc:
-        raise _fail_usage(str(exc)) from None
-    except MigratorError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
     summary = track.summarize(rows)
     if as_json:
         out.print_json(json.dumps({"repos": [r.as_dict() for r in rows], "summary": summary}))
@@ -332,10 +331,8 @@ def report_merge(
     out_dir: Annotated[Path, typer.Option("--out", help="Where the fleet's reports go.")],
 ) -> None:
     """Join the reports of `plan --shard K/N` jobs into the reports of the whole fleet."""
-    try:
+    with _reported_errors():
         merged = shards.merge(out_dir, shard_dirs)
-    except ConfigError as exc:
-        raise _fail_usage(str(exc)) from None
     print_summary(merged, out_dir)
     raise typer.Exit(_exit_code(merged))
 
@@ -356,16 +353,11 @@ def mappings_suggest(
 ) -> None:
     """Suggest mapping rules for the keys the fleet's plan left unmapped."""
     directory = mappings_dir or config.default_mappings()
-    try:
+    with _reported_errors():
         fleet = shards.load_state(plan_dir)
         found = suggest.suggest(fleet, suggest.load_central_defaults(fleet, central_path),
                                 load_mappings(directory))
         sources = suggest.module_sources(directory, found) if write else {}
-    except ConfigError as exc:
-        raise _fail_usage(str(exc)) from None
-    except MigratorError as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
     out.print(suggest.render_report(found, str(directory)), markup=False, highlight=False,
               soft_wrap=True)
     for path, text in sources.items():
@@ -390,11 +382,9 @@ def demo(
         "fleet": fleet_dir, "central": sources.repo_dir, "target_version": "2.0.0",
         "out": directory / "out", "work": directory / "work", "jobs": jobs,
     }
-    try:
+    with _reported_errors():
         settings = config.plan_settings({}, flags)
         result = run_plan(settings)
-    except MigratorError as exc:
-        raise _fail_usage(str(exc)) from None
     print_summary(result, settings.out)
 
 
