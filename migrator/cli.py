@@ -135,6 +135,8 @@ CentralOpt = Annotated[Path | None, typer.Option(
     "(tags v<version>).")]
 TargetOpt = Annotated[str | None, typer.Option("--target-version",
                                                help="Central chart version to move to.")]
+FamiliesOpt = Annotated[Path | None, typer.Option(
+    "--families", help="Chart repository of older template families forks may descend from.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Where reports go.")]
 JobsOpt = Annotated[int | None, typer.Option("--jobs", help="Repos planned in parallel.")]
 WorkOpt = Annotated[Path | None, typer.Option("--work", help="Work dir: clone cache, journal.")]
@@ -169,6 +171,7 @@ def plan(
     include_forks: ForksOpt = False,
     token_var: TokenVarOpt = None,
     central: CentralOpt = None,
+    families: FamiliesOpt = None,
     target_version: TargetOpt = None,
     out_dir: OutOpt = None,
     jobs: JobsOpt = None,
@@ -191,7 +194,8 @@ def plan(
     flags = {
         **_fleet_flags(fleet, gitlab_url, group, project, topic, include, exclude,
                        include_archived, include_forks, token_var),
-        "central": central, "target_version": target_version, "out": out_dir, "jobs": jobs,
+        "central": central, "families": families, "target_version": target_version,
+        "out": out_dir, "jobs": jobs,
         "central_name": central_name, "central_path": central_path, "chart_ref": chart_ref,
         "style": style, "inherited": inherited, "work": work, "shard": shard, "force": force,
         "fresh": fresh,
@@ -217,6 +221,7 @@ def apply(
     include_forks: ForksOpt = False,
     token_var: TokenVarOpt = None,
     central: CentralOpt = None,
+    families: FamiliesOpt = None,
     target_version: TargetOpt = None,
     out_dir: OutOpt = None,
     jobs: JobsOpt = None,
@@ -244,7 +249,8 @@ def apply(
     flags = {
         **_fleet_flags(fleet, gitlab_url, group, project, topic, include, exclude,
                        include_archived, include_forks, token_var),
-        "central": central, "target_version": target_version, "out": out_dir, "jobs": jobs,
+        "central": central, "families": families, "target_version": target_version,
+        "out": out_dir, "jobs": jobs,
         "chart_ref": chart_ref, "style": style, "work": work, "shard": shard, "force": force,
         "fresh": fresh,
     }

@@ -58,6 +58,7 @@ class PlanSettings:
     jobs: int = 1
     central_name: str | None = None
     central_path: str | None = None
+    families: Path | None = None  # chart repository of historical template families
     chart_ref: str = DEFAULT_CHART_REF
     inherited: Literal["pin", "adopt"] = "pin"
     mappings: Path = field(default_factory=lambda: Path("mappings"))
@@ -76,7 +77,7 @@ class PlanSettings:
 
 # Every key migrator.toml may hold: a typo is an error, not a silently ignored setting.
 KNOWN_KEYS: dict[str, frozenset[str]] = {
-    "central": frozenset({"source", "name", "path", "target_version", "ref"}),
+    "central": frozenset({"source", "name", "path", "target_version", "ref", "families"}),
     "plan": frozenset({"fleet", "out", "work", "jobs", "inherited", "mappings", "cosmetic_keys",
                        "values_dir", "shard", "include", "exclude"}),
     "gitlab": frozenset({"url", "group", "projects", "topics", "include_archived",
@@ -161,6 +162,7 @@ def plan_settings(file_cfg: Mapping[str, Any], flags: Mapping[str, Any]) -> Plan
         jobs=jobs,
         central_name=pick("central_name", central, "name"),
         central_path=pick("central_path", central, "path"),
+        families=Path(f) if (f := pick("families", central, "families")) else None,
         chart_ref=str(pick("chart_ref", central, "ref", DEFAULT_CHART_REF)),
         inherited=cast(Literal["pin", "adopt"], inherited),
         mappings=Path(pick("mappings", plan, "mappings", str(default_mappings()))),

@@ -40,7 +40,8 @@ def in_shard(repo: RepoRef, shard: tuple[int, int] | None) -> bool:
 
 
 def make_context(settings: PlanSettings) -> tuple[Context, CentralInfo]:
-    catalog = load_catalog(str(settings.central), settings.central_name, settings.central_path)
+    catalog = load_catalog(str(settings.central), settings.central_name, settings.central_path,
+                           str(settings.families) if settings.families else None)
     catalog.get(settings.target_version)  # fails early, naming the versions there are
     ctx = Context(
         catalog=catalog,
@@ -149,7 +150,8 @@ def plan_fleet(
 def _context_key(settings: PlanSettings) -> str:
     """Everything but the repo that decides a plan."""
     digest = hashlib.sha256(_code_digest().encode())
-    catalog = load_catalog(str(settings.central), settings.central_name, settings.central_path)
+    catalog = load_catalog(str(settings.central), settings.central_name, settings.central_path,
+                           str(settings.families) if settings.families else None)
     for (name, version), chart in sorted(catalog.charts.items()):
         digest.update(f"{name}\0{version}\0{chart.app_version}\0".encode())
         digest.update(json.dumps(chart.values, sort_keys=True).encode())

@@ -43,18 +43,34 @@ class Catalog:
         return self.charts[key]
 
 
-_cache: dict[tuple[str, str | None, str | None], Catalog] = {}
+_cache: dict[tuple[str, str | None, str | None, str | None], Catalog] = {}
 _lock = threading.Lock()
 
 
 def load_catalog(source: str, central_name: str | None = None,
-                 central_path: str | None = None) -> Catalog:
-    """Load (once per process) every version the source publishes."""
-    key = (str(Path(source).resolve()), central_name, central_path)
+                 central_path: str | None = None, families: str | None = None) -> Catalog:
+    """Load (once per process) every version the source publishes, and the historical
+    template families (a chart repository directory) forks may descend from."""
+    key = (str(Path(source).resolve()), central_name, central_path,
+           str(Path(families).resolve()) if families else None)
     with _lock:
         if key not in _cache:
-            _cache[key] = _load(Path(source), central_name, central_path)
+            catalog = _load(Path(source), central_name, central_path)
+            if families:
+                catalog = _with_families(catalog, Path(families))
+            _cache[key] = catalog
         return _cache[key]
+
+
+def _with_families(catalog: Catalog, families: Path) -> Catalog:
+    if not (families / "index.yaml").is_file():
+        raise ConfigError(f"--families {families}: not a chart repository (no index.yaml)")
+    found = _load_repository(families)
+    clash = sorted({name for name, _ in found if name == catalog.central})
+    if clash:
+        raise ConfigError(f"--families {families}: holds {clash[0]}, the central chart itself")
+    return Catalog(source=catalog.source, central=catalog.central,
+                   charts={**catalog.charts, **found})
 
 
 def _load(source: Path, central_name: str | None, central_path: str | None) -> Catalog:
