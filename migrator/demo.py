@@ -1,4 +1,5 @@
-"""Builds the demo world from `fixtures/`: the central chart's sources and a fleet of app repos.
+"""Builds the demo world from `fixtures/`: the central chart's sources, the older template
+families forks may descend from, and a fleet of app repos.
 
 Everything is deterministic: fixed author, committer and dates, so the same fixtures always give
 the same commit ids. Repositories are written with one `git fast-import` each (plus `init` and a
@@ -54,6 +55,44 @@ def central_versions(fixtures: Path | None = None) -> tuple[str, ...]:
     root = central_chart_dir(fixtures)
     if not root.is_dir():
         raise ConfigError(f"central chart fixtures not found at {root}")
+    return _versions(root)
+
+
+def families_dir(fixtures: Path | None = None) -> Path:
+    """`fixtures/families/<family>/<version>/`: the template families before the central chart."""
+    return (fixtures or fixtures_dir()) / "families"
+
+
+def family_names(fixtures: Path | None = None) -> tuple[str, ...]:
+    """The older template families, by chart name; none when the fixtures have no families."""
+    root = families_dir(fixtures)
+    if not root.is_dir():
+        return ()
+    return tuple(sorted(p.name for p in root.iterdir() if p.is_dir()))
+
+
+def family_versions(family: str, fixtures: Path | None = None) -> tuple[str, ...]:
+    """The versions of a template family (the central chart's name works too), oldest first."""
+    if family == CENTRAL_NAME:
+        return central_versions(fixtures)
+    root = families_dir(fixtures) / family
+    if not root.is_dir():
+        raise ConfigError(f"template family {family!r} not found at {root}")
+    return _versions(root)
+
+
+def chart_source_dir(family: str, version: str, fixtures: Path | None = None) -> Path:
+    """The sources of one version of the central chart or of an older template family."""
+    root = (central_chart_dir(fixtures) if family == CENTRAL_NAME
+            else families_dir(fixtures) / family)
+    path = root / version
+    if not path.is_dir():
+        known = ", ".join(family_versions(family, fixtures)) or "none"
+        raise ConfigError(f"{family} {version} not found at {path} (versions: {known})")
+    return path
+
+
+def _versions(root: Path) -> tuple[str, ...]:
     return tuple(sorted((p.name for p in root.iterdir() if _SEMVER.match(p.name)),
                         key=_semver_key))
 
@@ -144,10 +183,14 @@ class CentralSources:
     git_dir: Path  # the chart at the root, tag v<version> per version
     name: str
     versions: tuple[str, ...]
+    # <family>-<v>.tgz per version of every older template family + index.yaml (maybe empty)
+    families_dir: Path
+    families: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # family -> versions
 
 
 def build_central(dest: Path, fixtures: Path | None = None) -> CentralSources:
-    """Publish every central version both ways under `dest` (`charts/` and `app-template.git/`)."""
+    """Publish every central version both ways under `dest` (`charts/` and `app-template.git/`),
+    and every version of the older template families as a chart repository (`families/`)."""
     versions = central_versions(fixtures)
     source = central_chart_dir(fixtures)
     repo_dir = dest / "charts"
@@ -159,8 +202,21 @@ def build_central(dest: Path, fixtures: Path | None = None) -> CentralSources:
     commits = [Commit(f"Release {CENTRAL_NAME} {v}", read_tree(source / v)) for v in versions]
     write_repo(git_dir, commits, tags={f"v{v}": i for i, v in enumerate(versions)},
                author=_RELEASER)
+    families = build_families(dest / "families", fixtures)
     return CentralSources(repo_dir=repo_dir, git_dir=git_dir, name=CENTRAL_NAME,
-                          versions=versions)
+                          versions=versions, families_dir=dest / "families", families=families)
+
+
+def build_families(dest: Path, fixtures: Path | None = None) -> dict[str, tuple[str, ...]]:
+    """Package every version of every older template family into one chart repository at `dest`
+    (an empty one when there are none). Returns family -> versions, oldest first."""
+    dest.mkdir(parents=True, exist_ok=True)
+    families = {name: family_versions(name, fixtures) for name in family_names(fixtures)}
+    for name, versions in families.items():
+        for version in versions:
+            helm_python.package(chart_source_dir(name, version, fixtures), destination=dest)
+    helm_python.repo_index_generate(dest)
+    return families
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,10 +235,11 @@ class CaseSpec:
     case: str
     app: str
     description: str
-    forked_from: str | None  # central version the fork was copied from; None without a fork
+    forked_from: str | None  # version the fork was copied from; None without a fork
     charts: tuple[ChartSpec, ...]
     message: str  # message of the overlay commit
     remove: tuple[str, ...] = ()  # paths the overlay commit deletes
+    family: str = CENTRAL_NAME  # chart `forked_from` is a version of: central or an older family
 
 
 @dataclass(frozen=True)
@@ -200,10 +257,11 @@ class EnvExpectation:
 class ChartExpectation:
     path: str
     name: str
-    lineage: str | None  # central version lineage must find
+    lineage: str | None  # origin version lineage must find
     environments: tuple[EnvExpectation, ...]
     keep: tuple[str, ...] = ()  # dotted paths (central 2.0.0 schema) the base values must hold
     drop: tuple[str, ...] = ()  # dotted paths the base values must not hold
+    lineage_chart: str = CENTRAL_NAME  # chart whose version `lineage` is (central or a family)
 
 
 @dataclass(frozen=True)
@@ -251,7 +309,8 @@ def load_case(case: str, fixtures: Path | None = None) -> CaseSpec:
         )
         return CaseSpec(case=case, app=app, description=str(data["description"]),
                         forked_from=data.get("forked_from"), charts=charts,
-                        message=str(data["message"]), remove=tuple(data.get("remove", ())))
+                        message=str(data["message"]), remove=tuple(data.get("remove", ())),
+                        family=str(data.get("family", CENTRAL_NAME)))
     except KeyError as exc:
         raise ConfigError(f"{path}: missing key {exc}") from exc
 
@@ -264,6 +323,7 @@ def expected(case: str, fixtures: Path | None = None) -> CaseExpectation:
         charts = tuple(
             ChartExpectation(
                 path=str(c["path"]), name=str(c["name"]), lineage=c.get("lineage"),
+                lineage_chart=str(c.get("lineage_chart", CENTRAL_NAME)),
                 keep=tuple(c.get("keep", ())), drop=tuple(c.get("drop", ())),
                 environments=tuple(
                     EnvExpectation(
@@ -292,12 +352,15 @@ def expected(case: str, fixtures: Path | None = None) -> CaseExpectation:
 
 
 def fork_chart(central_version_dir: Path, name: str, app_version: str | None) -> dict[str, str]:
-    """Copy a central chart version the way teams forked it: renamed, version 0.1.0, own helpers.
+    """Copy a chart version (central or an older family) the way teams forked it: renamed,
+    version 0.1.0, own helpers (the source chart's `<name>.` prefix becomes `<fork name>.`).
 
     Returns chart-relative path -> content.
     """
     files = read_tree(central_version_dir)
     chart_yaml = files["Chart.yaml"]
+    source_name = re.search(r"(?m)^name: *(\S+)", chart_yaml)
+    prefix = f"{source_name.group(1)}." if source_name else HELPER_PREFIX
     chart_yaml = re.sub(r"(?m)^name: .*$", f"name: {name}", chart_yaml)
     chart_yaml = re.sub(r"(?m)^version: .*$", "version: 0.1.0", chart_yaml)
     if app_version is not None:
@@ -305,7 +368,7 @@ def fork_chart(central_version_dir: Path, name: str, app_version: str | None) ->
     files["Chart.yaml"] = chart_yaml
     for rel, text in files.items():
         if rel.startswith("templates/"):
-            files[rel] = text.replace(HELPER_PREFIX, f"{name}.")
+            files[rel] = text.replace(prefix, f"{name}.")
     return files
 
 
@@ -317,7 +380,10 @@ def case_history(case: str, fixtures: Path | None = None) -> tuple[Commit, ...]:
     if spec.charts:
         if spec.forked_from is None:
             raise ConfigError(f"{root / 'case.toml'}: charts need forked_from")
-        version_dir = central_chart_dir(fixtures) / spec.forked_from
+        try:
+            version_dir = chart_source_dir(spec.family, spec.forked_from, fixtures)
+        except ConfigError as exc:
+            raise ConfigError(f"{root / 'case.toml'}: forked_from: {exc}") from exc
         for chart in spec.charts:
             for rel, text in fork_chart(version_dir, chart.name, chart.app_version).items():
                 tree[f"{chart.path}/{rel}"] = text
@@ -325,7 +391,7 @@ def case_history(case: str, fixtures: Path | None = None) -> tuple[Commit, ...]:
         tree.update(read_tree(root / "initial"))
     if spec.charts:
         noun = "chart" if len(spec.charts) == 1 else "charts"
-        first = f"Add {noun} forked from {CENTRAL_NAME} {spec.forked_from}"
+        first = f"Add {noun} forked from {spec.family} {spec.forked_from}"
     else:
         first = f"Initial commit of {spec.app}"
     second = {rel: text for rel, text in tree.items()

@@ -12,8 +12,12 @@ import helm_python
 import pytest
 from ruamel.yaml import YAML
 
-from migrator import demo
+from migrator import demo, tree
+from migrator.chart import lineage
+from migrator.chart import render as chart_render
+from migrator.errors import ConfigError
 from migrator.git import run
+from migrator.mapping import Rule, chain, load_mappings, translate
 from migrator.model import DiffClass, Verdict
 
 VERSIONS = demo.central_versions()
@@ -21,6 +25,10 @@ CASES = demo.case_names()
 CENTRAL = demo.central_chart_dir()
 HELPERS = ("name", "fullname", "chart", "labels", "selectorLabels", "serviceAccountName")
 READY = [c for c in CASES if demo.expected(c).verdict is Verdict.READY]
+FAMILY = "web-service"
+FAMILY_VERSIONS = demo.family_versions(FAMILY)
+FAMILY_DIR = demo.families_dir() / FAMILY
+MAPPINGS = load_mappings(demo.fixtures_dir().parent / "mappings")
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -214,6 +222,277 @@ def test_central_git_history_is_reproducible(tmp_path: Path) -> None:
         ["rev-parse", "HEAD", "v1.0.0"], cwd=second)
 
 
+# -- the older template family web-service ----------------------------------------------------
+
+
+def family_rules(version: str) -> list[Rule]:
+    steps = chain(MAPPINGS, FAMILY, version, "2.0.0")
+    assert [m.name for m in steps] == ["web_service_v0"]
+    return [rule for m in steps for rule in m.rules]
+
+
+def migrated(values: dict[str, Any], version: str, name: str,
+             app_version: str | None) -> dict[str, Any]:
+    """A family fork's complete values as the migration writes them for central 2.0.0: translated
+    by the mapping, the fork's name kept, its appVersion pinned when the image had no tag."""
+    out = translate(values, family_rules(version)).values
+    out["nameOverride"] = name
+    if not out["image"]["tag"]:
+        out["image"]["tag"] = app_version
+    return out
+
+
+def family_defaults(version: str) -> dict[str, Any]:
+    return load_values(FAMILY_DIR / version / "values.yaml")
+
+
+# What a team may set, for every key of the family; 0.4.0 adds the Ingress and pod labels.
+TEAM_VALUES: dict[str, Any] = {
+    "image": "registry.example.com:5000/support/desk:3.2.1",
+    "imagePullPolicy": "Always",
+    "imagePullSecrets": [{"name": "registry"}],
+    "serviceAccount": {"name": "desk", "annotations": {"iam": "desk"}, "automount": False},
+    "deployment": {
+        "replicas": 3, "podAnnotations": {"reloader.stakater.com/auto": "true"},
+        "env": [{"name": "LOG_LEVEL", "value": "debug"}],
+        "resources": {"requests": {"cpu": "50m"}, "limits": {"memory": "1Gi"}},
+        "nodeSelector": {"pool": "web"}, "affinity": {"podAntiAffinity": {}},
+        "tolerations": [{"key": "web", "operator": "Exists"}],
+    },
+    "podSecurityContext": {"fsGroup": 2000},
+    "securityContext": {"runAsNonRoot": True, "readOnlyRootFilesystem": True},
+    "service": {"type": "NodePort", "port": 8080},
+    "probes": {"path": "/healthz", "initialDelaySeconds": 5},
+}
+TEAM_VALUES_0_4 = merge(TEAM_VALUES, {
+    "deployment": {"podLabels": {"team": "support"}},
+    "ingress": {"enabled": True, "className": "nginx",
+                "hosts": [{"host": "desk.example.com", "paths": [{"path": "/"}]}],
+                "tls": [{"secretName": "desk-tls", "hosts": ["desk.example.com"]}]},
+})
+TEAM = {"0.3.0": TEAM_VALUES, "0.4.0": TEAM_VALUES_0_4}
+
+
+def test_the_family_has_two_versions_before_the_central_chart() -> None:
+    assert demo.family_names() == (FAMILY,)
+    assert FAMILY_VERSIONS == ("0.3.0", "0.4.0")
+
+
+@pytest.mark.parametrize("version", FAMILY_VERSIONS)
+def test_each_family_version_lints_clean_in_strict_mode(version: str) -> None:
+    report = helm_python.lint(FAMILY_DIR / version, strict=True)
+    assert report["errors"] == []
+    assert report["messages"] == []
+
+
+@pytest.mark.parametrize("version", FAMILY_VERSIONS)
+def test_each_family_version_defines_the_helpers_forks_rename(version: str) -> None:
+    helpers = (FAMILY_DIR / version / "templates" / "_helpers.tpl").read_text()
+    for helper in HELPERS:
+        assert f'define "web-service.{helper}"' in helpers
+    for template in (FAMILY_DIR / version / "templates").rglob("*.yaml"):
+        assert "app-template" not in template.read_text(), template
+
+
+@pytest.mark.parametrize("version", FAMILY_VERSIONS)
+def test_each_family_version_keeps_its_own_value_keys(version: str) -> None:
+    defaults = family_defaults(version)
+    assert isinstance(defaults["image"], str)
+    assert defaults["deployment"]["replicas"] == 1 and "replicas" not in defaults
+    assert set(defaults["probes"]) == {"path", "initialDelaySeconds"}
+
+
+def test_version_0_4_0_adds_the_ingress_and_pod_labels() -> None:
+    old = manifests(render(FAMILY_DIR / "0.3.0", TEAM_VALUES_0_4, "desk"))
+    new = manifests(render(FAMILY_DIR / "0.4.0", TEAM_VALUES_0_4, "desk"))
+    assert set(new) - set(old) == {("networking.k8s.io/v1", "Ingress", "desk-web-service")}
+    labels = new[("apps/v1", "Deployment", "desk-web-service")]["spec"]["template"]["metadata"][
+        "labels"]
+    assert labels["team"] == "support"
+
+
+@pytest.mark.parametrize("version", FAMILY_VERSIONS)
+def test_family_defaults_render_on_central_2_0_0_exactly_through_the_mapping(
+        version: str) -> None:
+    before = manifests(render(FAMILY_DIR / version, {}, "desk"))
+    deployment = before[("apps/v1", "Deployment", "desk-web-service")]
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == f"nginx:{version}"
+    after = manifests(render(CENTRAL / "2.0.0",
+                             migrated(family_defaults(version), version, FAMILY, version), "desk"))
+    assert after == before
+
+
+@pytest.mark.parametrize("version", FAMILY_VERSIONS)
+def test_every_family_value_renders_on_central_2_0_0_exactly_through_the_mapping(
+        version: str) -> None:
+    values = merge(family_defaults(version), TEAM[version])
+    before = manifests(render(FAMILY_DIR / version, values, "desk", "support"))
+    assert len(before) == (5 if version == "0.4.0" else 4)
+    after = manifests(render(CENTRAL / "2.0.0", migrated(values, version, FAMILY, None),
+                             "desk", "support"))
+    assert after == before
+    # With the image split but no renames, central 2.0.0 silently ignores the family's keys.
+    image_only = [r for r in family_rules(version) if r.source == "image"]
+    untranslated = merge(translate(values, image_only).values, {"nameOverride": FAMILY})
+    assert manifests(render(CENTRAL / "2.0.0", untranslated, "desk", "support")) != before
+
+
+@pytest.mark.parametrize("version", FAMILY_VERSIONS)
+def test_the_mapping_gives_every_family_key_a_central_home(version: str) -> None:
+    central = load_values(CENTRAL / "2.0.0" / "values.yaml")
+    translated = translate(merge(family_defaults(version), TEAM[version]),
+                           family_rules(version)).values
+
+
+    def has_home(path: tuple[str, ...]) -> bool:
+        # The path itself, or inside a map central leaves empty for the team to fill.
+        for end in range(len(path), 0, -1):
+            found = tree.get(central, path[:end])
+            if found is not tree.MISSING:
+                return end == len(path) or found == {}
+        return False
+
+    assert [tree.dotted(path) for path, _ in tree.leaves(translated) if not has_home(path)] == []
+    # The check can fail: a family key left untranslated has no home.
+    assert not has_home(("deployment", "replicas")) and not has_home(("probes", "path"))
+
+
+def test_the_mapping_applies_to_every_0_x_origin_and_nothing_else() -> None:
+    (mapping,) = [m for m in MAPPINGS if m.family == FAMILY]
+    assert all(mapping.applies(FAMILY, v, "2.0.0") for v in FAMILY_VERSIONS)
+    assert not mapping.applies(FAMILY, "1.0.0", "2.0.0")
+    assert not mapping.applies("app-template", "0.3.0", "2.0.0")
+
+
+def _split(ref: str) -> Any:
+    (rule,) = [r for r in family_rules("0.3.0") if r.kind == "convert" and r.source == "image"]
+    return translate({"image": ref}, [rule]).values["image"]
+
+
+@pytest.mark.parametrize(("ref", "repository", "tag"), [
+    ("nginx", "nginx", ""),
+    ("nginx:1.25", "nginx", "1.25"),
+    ("registry.example.com/support/tickets:4.1.0", "registry.example.com/support/tickets",
+     "4.1.0"),
+    ("registry.example.com:5000/support/tickets", "registry.example.com:5000/support/tickets",
+     ""),
+    ("registry.example.com:5000/support/tickets:4.1", "registry.example.com:5000/support/tickets",
+     "4.1"),
+    ("localhost:5000/app:latest", "localhost:5000/app", "latest"),
+    ("app:4.1@sha256:" + "ab" * 32, "app", "4.1@sha256:" + "ab" * 32),
+    ("host:5000/app@sha256:" + "cd" * 32, "host:5000/app@sha256", "cd" * 32),
+    (" nginx:1.25 ", "nginx", "1.25"),
+])
+def test_the_image_reference_splits_into_repository_and_tag(
+        ref: str, repository: str, tag: str) -> None:
+    assert _split(ref) == {"repository": repository, "tag": tag}
+
+
+@pytest.mark.parametrize("ref", [
+    "nginx:1.25", "registry.example.com:5000/support/tickets",
+    "registry.example.com:5000/support/tickets:4.1", "app:4.1@sha256:" + "ab" * 32,
+    "host:5000/app@sha256:" + "cd" * 32,
+])
+def test_central_2_0_0_runs_the_image_the_family_ran(ref: str) -> None:
+    def image(objects: dict[tuple[str, str, str], dict[str, Any]]) -> str:
+        deployment = objects[("apps/v1", "Deployment", "desk-web-service")]
+        return str(deployment["spec"]["template"]["spec"]["containers"][0]["image"])
+
+    values = merge(family_defaults("0.3.0"), {"image": ref})
+    before = image(manifests(render(FAMILY_DIR / "0.3.0", values, "desk")))
+    after = image(manifests(render(CENTRAL / "2.0.0", migrated(values, "0.3.0", FAMILY, "0.3.0"),
+                                   "desk")))
+    assert after == before
+    assert "@" in before or before.rsplit("/", 1)[-1].count(":") == 1
+
+
+@pytest.mark.parametrize("value", [None, 3, {"repository": "nginx", "tag": "1.0"}])
+def test_an_image_that_is_not_a_reference_string_is_left_as_it_is(value: Any) -> None:
+    (rule,) = [r for r in family_rules("0.3.0") if r.kind == "convert" and r.source == "image"]
+    assert rule.fn is not None and rule.fn(value) == value
+
+
+def test_the_families_publish_as_a_chart_repository_beside_the_central_chart(
+        tmp_path: Path) -> None:
+    sources = demo.build_central(tmp_path)
+    assert sources.families == {FAMILY: FAMILY_VERSIONS}
+    index = YAML(typ="safe").load((sources.families_dir / "index.yaml").read_text())
+    assert list(index["entries"]) == [FAMILY]
+    assert [e["version"] for e in index["entries"][FAMILY]] == list(reversed(FAMILY_VERSIONS))
+    for version in FAMILY_VERSIONS:
+        with helm_python.Chart.load(sources.families_dir / f"{FAMILY}-{version}.tgz") as chart:
+            assert (chart.name, chart.version, chart.metadata["appVersion"]) == (
+                FAMILY, version, version)
+    # The central repository stays one chart: the families never mix into it.
+    central = YAML(typ="safe").load((sources.repo_dir / "index.yaml").read_text())
+    assert list(central["entries"]) == ["app-template"]
+
+
+def test_fixtures_without_families_publish_an_empty_families_repository(
+        tmp_path: Path) -> None:
+    fixtures = tmp_path / "fixtures"
+    (fixtures / "central").mkdir(parents=True)
+    source = CENTRAL / "2.0.0"
+    target = fixtures / "central" / "app-template" / "2.0.0"
+    for rel, text in demo.read_tree(source).items():
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        (target / rel).write_text(text)
+    sources = demo.build_central(tmp_path / "out", fixtures)
+    assert sources.families == {}
+    index = YAML(typ="safe").load((sources.families_dir / "index.yaml").read_text())
+    assert not index["entries"]
+
+
+def test_lineage_tells_the_tickets_fork_came_from_web_service_0_3_0(
+        fleet: dict[str, Path], tmp_path: Path) -> None:
+    sources = demo.build_central(tmp_path)
+    candidates = [*sources.repo_dir.glob("*.tgz"), *sources.families_dir.glob("*.tgz")]
+    assert len(candidates) == len(VERSIONS) + len(FAMILY_VERSIONS)
+    fork = chart_render.load(fleet["tickets"] / "chart")
+    scores = {(found.chart, found.version): found.score
+              for found in (lineage.compare(fork, "tickets", chart_render.load(c))
+                            for c in candidates)}
+    best = max(scores, key=lambda key: scores[key])
+    assert best == (FAMILY, "0.3.0"), scores
+    assert scores[best] > max(s for k, s in scores.items() if k != best)
+
+
+def test_tickets_values_through_the_mapping_render_on_central_what_the_fork_renders(
+        fleet: dict[str, Path]) -> None:
+    chart_dir = fleet["tickets"] / "chart"
+    with helm_python.Chart.load(chart_dir) as chart:
+        assert chart.metadata["appVersion"] == "4.1.0"
+    own = load_values(chart_dir / "values.yaml")
+    assert own["image"] == "registry.example.com/support/tickets:4.1.0"
+    before = manifests(render(chart_dir, {}, "tickets", "support"))
+    after = manifests(render(CENTRAL / "2.0.0", migrated(own, "0.3.0", "tickets", "4.1.0"),
+                             "tickets", "support"))
+    assert after == before
+    deployment = before[("apps/v1", "Deployment", "tickets")]
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["metadata"]["labels"]["app.kubernetes.io/version"] == "4.1.0"
+
+
+def test_a_case_says_which_family_it_was_forked_from() -> None:
+    assert demo.load_case("tickets").family == FAMILY
+    assert demo.expected("tickets").charts[0].lineage_chart == FAMILY
+    assert demo.load_case("inventory").family == "app-template"
+    assert demo.expected("inventory").charts[0].lineage_chart == "app-template"
+
+
+def test_a_case_forked_from_an_unknown_family_version_names_its_case_file(
+        tmp_path: Path) -> None:
+    case = tmp_path / "fleet" / "lost"
+    (case / "overlay").mkdir(parents=True)
+    (tmp_path / "families").symlink_to(demo.families_dir(), target_is_directory=True)
+    (case / "case.toml").write_text(
+        'app = "lost"\ndescription = "d"\nfamily = "web-service"\nforked_from = "0.9.0"\n'
+        'charts = [{ path = "chart" }]\nmessage = "m"\n')
+    with pytest.raises(ConfigError,
+                       match=r"lost/case\.toml.*web-service 0\.9\.0 .*versions: 0\.3\.0, 0\.4\.0"):
+        demo.case_history("lost", tmp_path)
+
+
 # -- the fleet cases ---------------------------------------------------------------------------
 
 
@@ -238,7 +517,7 @@ def test_every_case_builds_a_repo_with_a_fork_then_the_team_edits(
     spec = demo.load_case(case)
     if spec.charts:
         assert subjects[0] == f"Add {'chart' if len(spec.charts) == 1 else 'charts'} forked " \
-                              f"from app-template {spec.forked_from}"
+                              f"from {spec.family} {spec.forked_from}"
     assert subjects[-1] == spec.message
     assert run(["status", "--porcelain"], cwd=repo) == ""
 
@@ -253,14 +532,15 @@ def test_every_embedded_chart_is_a_renamed_fork_of_its_lineage(
         assert (meta["name"], meta["version"]) == (chart.name, "0.1.0")
         helpers = (chart_dir / "templates" / "_helpers.tpl").read_text()
         assert f'define "{chart.name}.fullname"' in helpers
-        assert "app-template." not in helpers
-        # Lineage must be findable: the pristine first commit is the central version verbatim
+        assert f"{chart.lineage_chart}." not in helpers
+        # Lineage must be findable: the pristine first commit is the origin version verbatim
         # apart from the renames.
         first = run(["rev-list", "--max-parents=0", "HEAD"], cwd=fleet[case]).strip()
         service = run(["show", f"{first}:{chart.path}/templates/service.yaml"], cwd=fleet[case])
         origin = chart.lineage or demo.load_case(case).forked_from
-        central = (CENTRAL / str(origin) / "templates/service.yaml").read_text()
-        assert service == central.replace("app-template.", f"{chart.name}.")
+        source = demo.chart_source_dir(chart.lineage_chart, str(origin))
+        central = (source / "templates/service.yaml").read_text()
+        assert service == central.replace(f"{chart.lineage_chart}.", f"{chart.name}.")
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c not in ("ledger", "audit")
@@ -386,11 +666,13 @@ def test_generated_fleet_has_distinct_renamed_repos(tmp_path: Path) -> None:
 
 
 def test_a_generated_repo_renders_under_its_new_name(tmp_path: Path) -> None:
-    repo = demo.generate_fleet(tmp_path, 9)[8]  # users: release users-api -> users-0008-api
-    assert repo.name == "users-0008"
+    index = demo.migratable_cases().index("users")  # release users-api -> users-<i>-api
+    repo = demo.generate_fleet(tmp_path, index + 1)[index]
+    app = f"users-{index:04d}"
+    assert repo.name == app
     ci = (repo / ".gitlab-ci.yml").read_text()
-    assert "helm upgrade --install users-0008-api ./chart" in ci
+    assert f"helm upgrade --install {app}-api ./chart" in ci
     objects = manifests(render(repo / "chart", load_values(repo / "chart/values-prod.yaml"),
-                               "users-0008-api", "users-0008"))
-    deployment = objects[("apps/v1", "Deployment", "users-0008-api")]
-    assert deployment["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] == "users-0008"
+                               f"{app}-api", app))
+    deployment = objects[("apps/v1", "Deployment", f"{app}-api")]
+    assert deployment["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] == app
