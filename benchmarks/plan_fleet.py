@@ -36,10 +36,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def plan_command(fleet: Path, central: Path, out: Path, jobs: int | None) -> list[str]:
+def plan_command(fleet: Path, central: demo.CentralSources, out: Path,
+                 jobs: int | None) -> list[str]:
     command = [sys.executable, "-m", "migrator", "plan", "--fleet", str(fleet),
-               "--central", str(central), "--target-version", demo.TARGET_VERSION,
-               "--out", str(out)]
+               "--central", str(central.repo_dir), "--families", str(central.families_dir),
+               "--target-version", demo.TARGET_VERSION, "--out", str(out)]
     if jobs is not None:
         command += ["--jobs", str(jobs)]
     return command
@@ -59,7 +60,7 @@ def bench(root: Path, repos: int, jobs: int | None) -> int:
     baseline = peak_children_mib()
     print(f"fleet: {repos} repos built in {built:.1f} s under {root}")
 
-    command = plan_command(root / "fleet", central.repo_dir, root / "out", jobs)
+    command = plan_command(root / "fleet", central, root / "out", jobs)
     print("running:", " ".join(command[1:]), flush=True)
     log = root / "plan.log"
     started = time.perf_counter()

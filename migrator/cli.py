@@ -385,7 +385,8 @@ def demo(
     fleet_dir = directory / "fleet"
     demo_fixtures.build_fleet(fleet_dir)
     flags: dict[str, Any] = {
-        "fleet": fleet_dir, "central": sources.repo_dir, "target_version": "2.0.0",
+        "fleet": fleet_dir, "central": sources.repo_dir, "families": sources.families_dir,
+        "target_version": "2.0.0",
         "out": directory / "out", "work": directory / "work", "jobs": jobs,
     }
     with _reported_errors():

@@ -270,6 +270,7 @@ class CentralInfo:
     target_version: str
     versions: tuple[str, ...]
     ref: str  # how deploys name it: "oci://registry.example.com/charts/app-template"
+    families: str | None = None  # chart repository of historical template families, if any
 
 
 @dataclass(frozen=True)

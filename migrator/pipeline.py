@@ -62,6 +62,7 @@ def make_context(settings: PlanSettings) -> tuple[Context, CentralInfo]:
         target_version=settings.target_version,
         versions=tuple(catalog.versions()),
         ref=settings.chart_ref,
+        families=str(settings.families) if settings.families else None,
     )
     return ctx, info
 

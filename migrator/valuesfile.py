@@ -9,7 +9,7 @@ written above a key stay above it, even when the key before it is removed.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -49,14 +49,16 @@ def render_values(
     doc: Any = y.load(source_text) if source_text and source_text.strip() else None
     if not isinstance(doc, CommentedMap):
         doc = CommentedMap()
-    for rule in rules:
-        if rule.kind == "rename" and rule.target:
-            _move(doc, tree.undotted(rule.source), tree.undotted(rule.target))
-    if len(doc) and list(doc)[0] not in wanted:
+    if len(doc) and list(doc)[0] not in _kept_sources(wanted, rules):
         _drop_first_key_comment(doc)
+    # Comment lines above keys are taken out first and follow their key through the renames.
     leads: dict[tuple[int, str], str] = {}
     trailer = _collect_leads(doc, leads)
     _strip_following(doc)
+    for rule in rules:
+        if rule.kind in ("rename", "convert") and rule.target:
+            _move(doc, tree.undotted(rule.source), tree.undotted(rule.target), leads,
+                  rule.fn if rule.kind == "convert" else None)
     _prune(doc, dict(wanted))
     _add_missing(doc, dict(wanted), (), {d.path: d for d in decisions})
     _reattach(doc, leads)
@@ -77,37 +79,104 @@ def render_values(
 # --- renames -----------------------------------------------------------------------------
 
 
-def _move(doc: CommentedMap, src: tree.Path, dst: tree.Path) -> None:
+def _kept_sources(wanted: Mapping[str, Any], rules: Sequence[Rule]) -> set[str]:
+    """Top-level keys of the source file that something in `wanted` comes from."""
+    kept = set(wanted)
+    for rule in rules:
+        if rule.target and tree.undotted(rule.target)[0] in wanted:
+            kept.add(tree.undotted(rule.source)[0])
+    return kept
+
+
+def _move(doc: CommentedMap, src: tree.Path, dst: tree.Path,
+          leads: dict[tuple[int, str], str], convert: Callable[[Any], Any] | None) -> None:
+    """Move (and, for a convert rule, transform) one value, with its comments."""
     parent = _node(doc, src[:-1])
     if not isinstance(parent, CommentedMap) or src[-1] not in parent:
         return
     position = list(parent).index(src[-1])
     value = parent[src[-1]]
+    if convert is not None:
+        value = _fresh(convert(value))
     slot = parent.ca.items.pop(src[-1], None)
+    lead = leads.pop((id(parent), src[-1]), None)
     del parent[src[-1]]
+    # A new top-level key stands where its source's top-level key stands (or stood).
+    anchor = position if len(src) == 1 else (
+        list(doc).index(src[0]) if src[0] in doc else len(doc))
     if src[:-1] == dst[:-1]:
-        parent.insert(position, dst[-1], value)
-        if slot:
-            parent.ca.items[dst[-1]] = slot
-        return
-    # Build the destination chain; a new top-level key takes the old key's place.
-    node = doc
-    for i, key in enumerate(dst[:-1]):
-        if not isinstance(node.get(key), CommentedMap):
-            if i == 0 and src[:-1] == ():
-                node.insert(min(position, len(node)), key, CommentedMap())
-            else:
-                node[key] = CommentedMap()
-        node = node[key]
-    node[dst[-1]] = value
-    if slot and len(dst) > 1 and src[:-1] == () and dst[0] in doc:
-        _merge_slot(doc, dst[0], slot)
+        node = parent
+        node.insert(position, dst[-1], value)
+    elif len(dst) == 1:
+        node = doc
+        node.insert(min(anchor, len(node)), dst[0], value)
+    else:
+        # Build the destination chain; a new top-level key takes the comment above the old.
+        node = doc
+        for i, key in enumerate(dst[:-1]):
+            if not isinstance(node.get(key), CommentedMap):
+                if i == 0:
+                    node.insert(min(anchor, len(node)), key, CommentedMap())
+                    if lead is not None and len(src) == 1:
+                        leads[(id(doc), key)], lead = lead, None
+                else:
+                    node[key] = CommentedMap()
+            node = node[key]
+        node[dst[-1]] = value
+    delta = 2 * (len(dst) - len(src))  # the files this tool writes indent maps by two
+    if slot:
+        node.ca.items[dst[-1]] = _shifted_slot(slot, delta)
+    if lead is not None:
+        leads[(id(node), dst[-1])] = _reindent(lead, delta)
+    if delta and isinstance(value, CommentedMap | CommentedSeq):
+        inside = {id(n) for n in _containers(value)}
+        for (owner, key), text in list(leads.items()):
+            if owner in inside:
+                leads[(owner, key)] = _reindent(text, delta)
+        for n in _containers(value):
+            _shift_comments(n, delta)
 
 
-def _merge_slot(node: CommentedMap, key: str, slot: list[Any]) -> None:
-    existing = node.ca.items.get(key)
-    if existing is None or existing[2] is None:
-        node.ca.items[key] = slot
+def _containers(node: Any) -> list[Any]:
+    """`node` and every map and list below it."""
+    found = [node]
+    children = node.values() if isinstance(node, CommentedMap) else node
+    for child in children:
+        if isinstance(child, CommentedMap | CommentedSeq):
+            found.extend(_containers(child))
+    return found
+
+
+def _reindent(text: str, delta: int) -> str:
+    lines = []
+    for line in text.split("\n"):
+        indent = len(line) - len(line.lstrip(" "))
+        lines.append(" " * max(0, indent + delta) + line.lstrip(" ") if line.strip() else line)
+    return "\n".join(lines)
+
+
+def _moved_token(token: Any, delta: int) -> Any:
+    if not isinstance(token, CommentToken):
+        return token
+    return CommentToken(token.value, CommentMark(max(0, (token.column or 0) + delta)), None)
+
+
+def _shifted_slot(slot: list[Any], delta: int) -> list[Any]:
+    """Comment lines stored before a key or its first child, moved to the key's new depth."""
+    out = list(slot)
+    for index in (1, 3):
+        if index < len(out) and isinstance(out[index], list):
+            out[index] = [_moved_token(t, delta) for t in out[index]]
+    return out
+
+
+def _shift_comments(node: Any, delta: int) -> None:
+    for key, slot in list(node.ca.items.items()):
+        if isinstance(slot, list):
+            node.ca.items[key] = _shifted_slot(slot, delta)
+    start = node.ca.comment
+    if start and len(start) > 1 and isinstance(start[1], list):
+        start[1] = [_moved_token(t, delta) for t in start[1]]
 
 
 def _node(doc: Any, path: tree.Path) -> Any:
@@ -180,15 +249,26 @@ def _pre(node: CommentedMap, key: Any) -> str:
     return "".join(" " * (token.column or 0) + token.value for token in slot[1])
 
 
-def _collect_leads(node: CommentedMap, leads: dict[tuple[int, str], str]) -> str:
+def _collect_leads(node: CommentedMap, leads: dict[tuple[int, str], str],
+                   parent: tuple[CommentedMap, Any] | None = None) -> str:
     keys = list(node)
     for i, key in enumerate(keys):
         if i:
             text = _following(node, keys[i - 1]) + _pre(node, key)
             leads[(id(node), key)] = _own_lines(text, _column(node, key))
+        elif parent is not None:
+            leads[(id(node), key)] = _first_child_lines(*parent)
         if isinstance(node[key], CommentedMap):
-            _collect_leads(node[key], leads)
+            _collect_leads(node[key], leads, (node, key))
     return _following(node, keys[-1]) if keys else ""
+
+
+def _first_child_lines(parent: CommentedMap, key: Any) -> str:
+    """Comment lines between `key:` and its first child, as text with their indentation."""
+    slot = parent.ca.items.get(key)
+    if not slot or len(slot) < 4 or not slot[3]:
+        return ""
+    return "".join(" " * (token.column or 0) + token.value for token in slot[3])
 
 
 def _column(node: CommentedMap, key: Any) -> int:
@@ -228,6 +308,9 @@ def _strip_following(node: CommentedMap, top: bool = True) -> None:
         if own and (i or not top) and own[1]:
             own[1] = None
         if isinstance(node[key], CommentedMap):
+            if own and len(own) > 3 and own[3]:
+                own[3] = None  # collected as the lead of the first child
+                node[key].ca.comment = None
             _strip_following(node[key], top=False)
 
 

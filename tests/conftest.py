@@ -30,6 +30,7 @@ def plan_settings(central_sources: demo.CentralSources, fleet_dir: Path,
     out = tmp_path_factory.mktemp("out")
     return config.plan_settings({}, {
         "fleet": fleet_dir, "central": central_sources.repo_dir, "target_version": TARGET,
+        "families": central_sources.families_dir,
         "out": out, "work": out / "work", "jobs": 2,
     })
 

@@ -21,6 +21,7 @@ def test_plan_writes_the_reports_and_exits_1_when_a_repo_errors(
         central_sources: demo.CentralSources, fleet_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     proc = _run("plan", "--fleet", fleet_dir, "--central", central_sources.repo_dir,
+                "--families", central_sources.families_dir,
                 "--target-version", "2.0.0", "--out", out, "--jobs", "2")
     assert proc.returncode == 1, proc.stderr  # ledger's values.yaml is malformed on purpose
     fleet = json.loads((out / "fleet.json").read_text())

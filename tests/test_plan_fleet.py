@@ -47,6 +47,7 @@ def test_lineage_finds_the_version_the_fork_came_from(fleet_plan: FleetPlan, cas
             continue  # Helm cannot load a chart whose values.yaml is malformed
         assert plan.lineage is not None
         assert plan.lineage.version == chart.lineage
+        assert plan.lineage.chart == chart.lineage_chart
 
 
 def _clone_with_patch(plan: RepoPlan, fleet_dir: Path, dest: Path) -> Path:

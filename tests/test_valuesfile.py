@@ -73,3 +73,32 @@ def test_no_kept_value_means_an_empty_map() -> None:
 def test_without_a_source_the_file_is_plain_yaml() -> None:
     assert render_values({"replicas": 2, "env": [{"name": "A", "value": "1"}]}, None) == (
         "replicas: 2\nenv:\n  - name: A\n    value: '1'\n")
+
+
+def test_a_key_moved_to_another_depth_keeps_its_comments_at_the_new_indentation() -> None:
+    source = '''deployment:
+  # Two pods survive a node drain.
+  replicas: 2
+  # Env of the container.
+  env:
+    - name: A
+      value: "1"
+podAnnotations:
+  # Restart on ConfigMap changes.
+  reloader/auto: "true"
+'''
+    rules = [rename("deployment.replicas", "replicas"), rename("deployment.env", "env"),
+             rename("podAnnotations", "pod.annotations")]
+    wanted = {"replicas": 2, "env": [{"name": "A", "value": "1"}],
+              "pod": {"annotations": {"reloader/auto": "true"}}}
+    assert render_values(wanted, source, rules) == '''# Two pods survive a node drain.
+replicas: 2
+# Env of the container.
+env:
+  - name: A
+    value: "1"
+pod:
+  annotations:
+    # Restart on ConfigMap changes.
+    reloader/auto: "true"
+'''

@@ -573,7 +573,8 @@ def _change_notes(plan: RepoPlan, limits: _Limits) -> list[str]:
 
 def _reproduce(plan: RepoPlan, central: CentralInfo) -> list[str]:
     chart_ref = central.ref or central.source
-    lines = [f"migrator plan --fleet . --central {shlex.quote(central.source)} "
+    families = f"--families {shlex.quote(central.families)} " if central.families else ""
+    lines = [f"migrator plan --fleet . --central {shlex.quote(central.source)} {families}"
              f"--target-version {shlex.quote(central.target_version)} --out /tmp/plan"]
     renders = []
     for chart in plan.charts:
