@@ -19,6 +19,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
 from migrator.errors import RepoError, yaml_error
+from migrator.refs.walk import inside
 
 
 class Located(str):
@@ -52,7 +53,7 @@ def load_documents(root: Path, rel: str, templated: bool = False) -> list[Any]:
     `templated` files (helmfiles) may hold Go template actions: `{{ ... }}` is parsed as an opaque
     string and given back verbatim; a line holding only actions (`{{- if ... }}`) is skipped.
     """
-    path = root / rel
+    path = inside(root, rel)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:

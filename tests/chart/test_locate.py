@@ -124,3 +124,18 @@ def test_malformed_or_binary_ci_files_are_errors_that_name_the_file(
     with pytest.raises(RepoError) as failure:
         find_references(tmp_path)
     assert str(failure.value).startswith(message)
+
+
+def test_deploy_files_that_leave_the_repository_are_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.yml"
+    outside.write_text("deploy:\n  script: [helm upgrade x ./chart]\n")
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / ".gitlab-ci.yml").symlink_to(outside)
+    with pytest.raises(RepoError, match=r"^\.gitlab-ci\.yml: symlink points outside"):
+        find_references(linked)
+    climbing = tmp_path / "climbing"
+    climbing.mkdir()
+    (climbing / ".gitlab-ci.yml").write_text("include: '../outside.yml'\n")
+    with pytest.raises(RepoError, match=r"outside\.yml: path leads outside the repository"):
+        find_references(climbing)
