@@ -119,12 +119,13 @@ def plan_fleet(
             workdir = fetch(repo, cache, git_env)
         except MigratorError as exc:
             return RepoPlan(repo, None, Verdict.ERROR, f"fetch failed: {exc}")
-        key = hashlib.sha256(f"{git.head(workdir)}\0{context_key}".encode()).hexdigest()
+        commit = git.head(workdir)
+        key = hashlib.sha256(f"{commit}\0{context_key}".encode()).hexdigest()
         if not settings.fresh:
             stored = journal.stage_result(repo.slug, "plan", key)
             if stored is not None:
                 return replace(codec.load(RepoPlan, stored["plan"]), repo=repo)
-        plan = plan_repo(repo, workdir, ctx)
+        plan = plan_repo(repo, workdir, ctx, commit)
         if plan.verdict is not Verdict.ERROR:  # an error may be passing: plan it again
             journal.record_stage(repo.slug, "plan", key, {"plan": codec.dump(plan)})
         return plan

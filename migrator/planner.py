@@ -34,12 +34,15 @@ from migrator.verify import decide, hoist_repairs, verify_env
 from migrator.work import ChartWork, Context, flag_paths, flag_values, read_text, static
 
 
-def plan_repo(repo: RepoRef, workdir: Path, ctx: Context) -> RepoPlan:
+def plan_repo(repo: RepoRef, workdir: Path, ctx: Context, commit: str | None = None
+              ) -> RepoPlan:
+    """`commit` is the checkout's HEAD when the caller already read it."""
     started = time.monotonic()
-    try:
-        commit = git.head(workdir) if git.is_repo(workdir) else None
-    except MigratorError:
-        commit = None
+    if commit is None:
+        try:
+            commit = git.head(workdir) if git.is_repo(workdir) else None
+        except MigratorError:
+            commit = None
     try:
         plan = _plan(repo, workdir, commit, ctx)
     except MigratorError as exc:

@@ -15,7 +15,7 @@ from typing import Any
 
 from migrator import git, kpi, tree
 from migrator.chart import manifests, render
-from migrator.chart.locate import Located, env_name
+from migrator.chart.locate import DEPLOYING, Located, env_name
 from migrator.errors import ConfigError, RenderError, RepoError
 from migrator.helmcmd import parse_helm_command
 from migrator.mapping import Rule, chain, translate
@@ -39,7 +39,6 @@ from migrator.verify import decide
 from migrator.versions import version_key
 from migrator.work import Context, dynamic, flag_values, read_text, render_env, static
 
-_DEPLOYING = ("upgrade", "install")
 _SCRIPT_SOURCES = {"gitlab-ci": False, "makefile": True, "shell": False}  # source -> make syntax
 
 
@@ -57,7 +56,7 @@ def outdated(located: Located, ctx: Context) -> list[HelmInvocation]:
     """Deploys of the central chart pinned to a version older than the target."""
     target = version_key(ctx.target_version)
     return [r for r in located.central_references
-            if r.subcommand in _DEPLOYING and r.version and "$" not in r.version
+            if r.subcommand in DEPLOYING and r.version and "$" not in r.version
             and version_key(r.version) < target]
 
 
@@ -203,13 +202,16 @@ def _bump_versions(workdir: Path, deploys: Sequence[HelmInvocation], version: st
                    work: _Upgrade) -> None:
     """`--version <old>` becomes the target in every deploy command the tool can edit."""
     edits: dict[str, list[Edit]] = {}
+    texts: dict[str, str] = {}
     for ref in deploys:
         make = _SCRIPT_SOURCES.get(ref.source)
         parsed = parse_helm_command(ref.text, folded=True)
         if make is None or parsed is None:
             work.untouched.append((ref, f"`--version` in {ref.source} files is not bumped"))
             continue
-        text = read_text(workdir, ref.file)
+        if ref.file not in texts:
+            texts[ref.file] = read_text(workdir, ref.file)
+        text = texts[ref.file]
         found = locate_command(text, ref.line, [w.value for w in parsed.words], make)
         uses = found.parsed.flag_uses("--version") if found else ()
         if found is None or not uses:
@@ -221,4 +223,4 @@ def _bump_versions(workdir: Path, deploys: Sequence[HelmInvocation], version: st
             for e in text_edits(found.parsed, ops))
     for rel, file_edits in edits.items():
         unique = sorted(set(file_edits), key=lambda e: (e.start, e.end))
-        work.writes[rel] = apply_edits(read_text(workdir, rel), unique).encode()
+        work.writes[rel] = apply_edits(texts[rel], unique).encode()

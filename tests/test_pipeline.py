@@ -70,9 +70,9 @@ def test_a_rerun_reuses_plans_whose_inputs_did_not_change(
     planned: list[str] = []
     real = planner.plan_repo
 
-    def counting(repo, workdir, ctx):  # type: ignore[no-untyped-def]
+    def counting(repo, *args):  # type: ignore[no-untyped-def]
         planned.append(repo.name)
-        return real(repo, workdir, ctx)
+        return real(repo, *args)
 
     monkeypatch.setattr(pipeline, "plan_repo", counting)
     first = pipeline.plan_fleet(pipeline.discover(settings), settings)

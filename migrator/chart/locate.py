@@ -17,7 +17,7 @@ from migrator.model import EmbeddedChart, Environment, HelmInvocation
 from migrator.refs import points_at, values_paths
 
 _SKIP_DIRS = {".git", "node_modules", "vendor", ".terraform", "__pycache__"}
-_DEPLOYING = {"upgrade", "install"}
+DEPLOYING = frozenset({"upgrade", "install"})  # subcommands that deploy a release
 
 # Environment-specific values files, relative to the chart or to the repository root.
 _ENV_PATTERNS = (
@@ -139,7 +139,7 @@ def _environments(files: Sequence[str], chart_dir: str, name: str,
     # A values file chosen at run time ("values-$ENV.yaml") cannot be read: such a command is
     # rewritten like the others, but environments come from the commands that name their files.
     readable = [r for r in refs if not any("$" in f for f in r.values_files)]
-    deploying = [r for r in readable if r.subcommand in _DEPLOYING] or readable
+    deploying = [r for r in readable if r.subcommand in DEPLOYING] or readable
     envs: dict[str, Environment] = {}
     for ref in deploying:
         value_files = env_values_files(ref, values_file)
@@ -177,7 +177,7 @@ def env_for_ref(ref: HelmInvocation, envs: Sequence[Environment], chart_values: 
     for env in envs:
         if env.values_files != files:
             continue
-        if ref.subcommand not in _DEPLOYING or (
+        if ref.subcommand not in DEPLOYING or (
                 (ref.release or env.release, ref.namespace) == (env.release, env.namespace)):
             return env.name
     named = env_name(ref, files)
