@@ -23,13 +23,17 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from migrator import config, pipeline, propose, shards, suggest, track
+from migrator import config, suggest
 from migrator.errors import ConfigError, MigratorError
 from migrator.forge.gitlab import GitLabSettings
 from migrator.forge.local import LocalForgeSettings
+from migrator.journal import Journal
 from migrator.mapping import load_mappings
 from migrator.model import FleetPlan, RepoPlan, Verdict
-from migrator.state import Journal
+from migrator.pipeline import fleet as pipeline
+from migrator.propose import apply as propose
+from migrator.report import planstate as shards
+from migrator.track import status as track
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Move a fleet of forked Helm charts onto one central chart.")

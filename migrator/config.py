@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from migrator.chart.manifests import DEFAULT_COSMETIC_KEYS
 from migrator.errors import ConfigError
 from migrator.forge.gitlab import GitLabSettings
 from migrator.forge.local import LocalForgeSettings
-from migrator.propose import ProposeSettings
+from migrator.propose.apply import ProposeSettings
 from migrator.rewrite import STYLES, ArgoTarget, CiInclude, Style
+from migrator.verify.manifests import DEFAULT_COSMETIC_KEYS
 
 DEFAULT_CHART_REF = "oci://registry.example.com/charts/app-template"
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from migrator import config, demo, pipeline
+from migrator import config, demo
 from migrator.model import FleetPlan
+from migrator.pipeline import fleet as pipeline
 
 TARGET = "2.0.0"
 

@@ -80,7 +80,7 @@ def test_migrator_toml_supplies_what_flags_do_not(central_sources: demo.CentralS
 def test_shards_split_the_fleet_without_overlap(plan_settings: config.PlanSettings) -> None:
     from dataclasses import replace
 
-    from migrator import pipeline
+    from migrator.pipeline import fleet as pipeline
 
     names = [r.name for r in pipeline.discover(plan_settings)]
     shards = [[r.name for r in pipeline.discover(replace(plan_settings, shard=(k, 3)))]

@@ -13,12 +13,12 @@ import pytest
 from ruamel.yaml import YAML
 
 from migrator import demo, tree
-from migrator.chart import lineage
-from migrator.chart import render as chart_render
 from migrator.errors import ConfigError
 from migrator.git import run
+from migrator.lineage import match as lineage
 from migrator.mapping import Rule, chain, load_mappings, translate
 from migrator.model import DiffClass, Verdict
+from migrator.verify import render as chart_render
 
 VERSIONS = demo.central_versions()
 CASES = demo.case_names()

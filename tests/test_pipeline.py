@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from migrator import config, demo, pipeline
-from migrator.chart import central, render
+from migrator import config, demo
+from migrator.lineage import catalog as central
 from migrator.model import RepoPlan
+from migrator.pipeline import fleet as pipeline
+from migrator.verify import render
 
 
 def test_each_central_version_is_loaded_once_per_process(
@@ -61,7 +63,7 @@ def test_a_rerun_reuses_plans_whose_inputs_did_not_change(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import subprocess
 
-    from migrator import planner
+    from migrator.pipeline import repo as planner
 
     origin = tmp_path / "orders"
     subprocess.run(["git", "clone", "-q", str(plan_settings.fleet / "orders"), str(origin)],

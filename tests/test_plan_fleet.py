@@ -13,9 +13,9 @@ import helm_python as helm
 import pytest
 
 from migrator import demo, tree
-from migrator.chart import manifests, render
+from migrator.locate.refs import find_references, values_paths
 from migrator.model import FleetPlan, RepoPlan, Verdict
-from migrator.refs import find_references, values_paths
+from migrator.verify import manifests, render
 
 CASES = demo.case_names()
 FORKS = [c for c in CASES if demo.load_case(c).charts]  # repos with an embedded chart

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from migrator import config, demo, pipeline
+from migrator import config, demo
 from migrator.credentials import git_env
-from migrator.fleet.gitlab import GitLabFleetSettings, list_repos
+from migrator.discover.gitlab import GitLabFleetSettings, list_repos
 from migrator.forge.gitlab import GitLabSettings
 from migrator.model import FleetPlan, RepoRef, Verdict
-from migrator.propose import ProposeSettings, marked_plan, run_apply, summarize
+from migrator.pipeline import fleet as pipeline
+from migrator.propose.apply import ProposeSettings, marked_plan, run_apply, summarize
 from migrator.report.markdown import repo_markdown
 from tests.forge.fleetkit import git_out
 from testsupport.gitlab_sim import GitLabSim

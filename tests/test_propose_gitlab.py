@@ -16,10 +16,11 @@ import pytest
 
 from migrator import git
 from migrator.credentials import git_env
-from migrator.fleet.gitlab import GitLabFleetSettings, list_repos
+from migrator.discover.gitlab import GitLabFleetSettings, list_repos
 from migrator.forge.gitlab import GitLabForge, GitLabSettings, MrInfo
+from migrator.journal import Journal
 from migrator.model import RepoRef
-from migrator.propose import (
+from migrator.propose.apply import (
     NOTE_MARKER,
     PLAN_TRAILER,
     ProposeSettings,
@@ -27,7 +28,6 @@ from migrator.propose import (
     propose,
     summarize,
 )
-from migrator.state import Journal
 from tests.forge.fleetkit import (
     CENTRAL,
     ELIGIBLE,

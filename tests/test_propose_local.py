@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from migrator import git
-from migrator.fleet.local import LocalFleetSettings, list_repos
+from migrator.discover.local import LocalFleetSettings, list_repos
 from migrator.forge.local import LocalForge, LocalForgeSettings
+from migrator.journal import Journal
 from migrator.model import RepoPlan, RepoRef, Verdict
-from migrator.propose import (
+from migrator.propose.apply import (
     NOTE_MARKER,
     PLAN_TRAILER,
     ProposeSettings,
@@ -22,7 +23,6 @@ from migrator.propose import (
     run_apply,
     summarize,
 )
-from migrator.state import Journal
 from tests.forge.fleetkit import (
     CENTRAL,
     HUMAN,

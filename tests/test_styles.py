@@ -9,8 +9,9 @@ from pathlib import Path
 import helm_python as helm
 import pytest
 
-from migrator import config, demo, pipeline
+from migrator import config, demo
 from migrator.model import FleetPlan, Verdict
+from migrator.pipeline import fleet as pipeline
 from tests.test_plan_fleet import _clone_with_patch, _objects
 
 CASES = ("orders", "payments", "users")

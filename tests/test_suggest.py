@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from migrator import config, demo, pipeline, shards
-from migrator.chart.render import parse_values
+from migrator import config, demo
 from migrator.errors import ConfigError
 from migrator.mapping import Mapping, load_mappings, translate
 from migrator.model import (
@@ -28,6 +27,8 @@ from migrator.model import (
     ValuesPlan,
     Verdict,
 )
+from migrator.pipeline import fleet as pipeline
+from migrator.report import planstate as shards
 from migrator.suggest import (
     Suggestion,
     apply_suggestions,
@@ -36,6 +37,7 @@ from migrator.suggest import (
     render_report,
     suggest,
 )
+from migrator.verify.render import parse_values
 
 DATA = Path(__file__).parent / "data" / "suggest"
 SHIPPED = Path(__file__).resolve().parents[1] / "mappings"

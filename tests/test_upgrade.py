@@ -6,8 +6,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from migrator import config, pipeline
+from migrator import config
 from migrator.model import FleetPlan, Verdict
+from migrator.pipeline import fleet as pipeline
 from migrator.report.markdown import mr_title
 
 

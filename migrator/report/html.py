@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from html import escape
 
-from migrator.kpi import KPI_NAMES, KpiTally, fleet_tallies
 from migrator.model import DiffClass, FleetPlan, RepoPlan, Verdict
 from migrator.report.common import (
     CLASSES_WORST_FIRST,
@@ -20,6 +19,7 @@ from migrator.report.common import (
     scrub_text,
     sorted_worst_first,
 )
+from migrator.verify.kpi import KPI_NAMES, KpiTally, fleet_tallies
 
 _VERDICT_HINT = {
     Verdict.READY: "no change in the cluster",

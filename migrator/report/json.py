@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from migrator.kpi import KPI_NAMES, fleet_tallies
 from migrator.model import (
     REPORT_SCHEMA,
     CentralInfo,
@@ -37,6 +36,7 @@ from migrator.report.common import (
     scrub_text,
     shown,
 )
+from migrator.verify.kpi import KPI_NAMES, fleet_tallies
 
 PATCH_FILE = "changes.patch"
 

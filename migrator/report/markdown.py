@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from migrator.kpi import KPI_NAMES, fleet_tallies
 from migrator.model import (
     CentralInfo,
     ChartPlan,
@@ -44,6 +43,7 @@ from migrator.report.common import (
     sorted_worst_first,
     yamlish,
 )
+from migrator.verify.kpi import KPI_NAMES, fleet_tallies
 
 GITLAB_DESCRIPTION_LIMIT = 1_000_000
 # Headroom for what GitLab or the forge layer adds around the description.

@@ -10,7 +10,7 @@ import shlex
 from dataclasses import dataclass
 from typing import cast
 
-from migrator.helmcmd import FlagUse, ParsedHelm, SetKind, split_set_value
+from migrator.locate.helmcmd import FlagUse, ParsedHelm, SetKind, split_set_value
 from migrator.model import SetFlag
 
 # Static values of these kinds can live in a values file; the engine moves them there.

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from migrator.errors import RepoError
+from migrator.locate.refs import chart_dir, points_at
 from migrator.model import HelmInvocation
-from migrator.refs import chart_dir, points_at
 from migrator.rewrite import argoapp, ciinclude, declarative, python
 from migrator.rewrite.command import Edit, apply_edits
 from migrator.rewrite.scripts import FileOutcome, rewrite_commands, unrewritable_reason

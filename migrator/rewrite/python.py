@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from migrator.helmcmd import ParsedHelm, parse_helm_command
+from migrator.locate.helmcmd import ParsedHelm, parse_helm_command
+from migrator.locate.refs.python import PyCommand, Segment, helm_commands_in, parse_module
 from migrator.model import HelmInvocation
-from migrator.refs.python import PyCommand, Segment, helm_commands_in, parse_module
 from migrator.rewrite.command import (
     CommandChange,
     Delete,

@@ -11,9 +11,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from migrator.helmcmd import ParsedHelm, parse_helm_command, split_command_spans, tokenize
+from migrator.locate.helmcmd import ParsedHelm, parse_helm_command, split_command_spans, tokenize
+from migrator.locate.refs.makefile import as_shell
 from migrator.model import HelmInvocation, SetFlag
-from migrator.refs.makefile import as_shell
 from migrator.rewrite.command import (
     CommandChange,
     Delete,

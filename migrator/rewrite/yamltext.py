@@ -14,7 +14,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from migrator.refs.yamlpos import hide_actions
+from migrator.locate.refs.yamlpos import hide_actions
 from migrator.rewrite.command import Edit
 
 _PLAIN = re.compile(r"[A-Za-z0-9_./${}][A-Za-z0-9_./:@${}+ -]*")

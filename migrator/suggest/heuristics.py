@@ -386,7 +386,7 @@ def _clobber_note(target: tree.Path, source: tree.Path, seen: _Seen) -> str:
 def load_central_defaults(fleet: FleetPlan, central_path: str | None = None) -> dict[str, Any]:
     """The central chart's default values at the plan's target version, from its source."""
     # Imported here: it brings in the Helm bindings, which the rest of this module never needs.
-    from migrator.chart.central import load_catalog
+    from migrator.lineage.catalog import load_catalog
 
     catalog = load_catalog(fleet.central.source, fleet.central.name, central_path)
     return catalog.get(fleet.central.target_version).values

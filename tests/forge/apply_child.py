@@ -11,7 +11,7 @@ from pathlib import Path
 
 from migrator.forge.gitlab import GitLabSettings, RetryPolicy
 from migrator.model import RepoRef
-from migrator.propose import ProposeSettings, run_apply
+from migrator.propose.apply import ProposeSettings, run_apply
 from tests.forge.fleetkit import CENTRAL, describe, sim_plans
 
 

@@ -77,7 +77,7 @@ def git_out(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> str
 def describe(plan: RepoPlan, central: CentralInfo, settings: object) -> tuple[str, str]:
     """The real report when the report module is there; a stand-in otherwise."""
     try:
-        from migrator.propose import report_description
+        from migrator.propose.apply import report_description
         return report_description(plan, central, settings)  # type: ignore[arg-type]
     except ImportError:  # pragma: no cover - only while the report module is missing
         return (f"Use the central chart {central.name} {central.target_version}",

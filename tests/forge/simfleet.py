@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from migrator import git
-from migrator.fleet.gitlab import GitLabFleetSettings, list_repos
+from migrator.discover.gitlab import GitLabFleetSettings, list_repos
 from migrator.forge.gitlab import GitLabSettings, RetryPolicy
 from migrator.model import RepoPlan, RepoRef, Verdict
-from migrator.propose import ProposeOutcome, ProposeSettings, run_apply
+from migrator.propose.apply import ProposeOutcome, ProposeSettings, run_apply
 from tests.forge.fleetkit import CENTRAL, SIM_FLEET, describe, seed_sim_fleet, sim_plans
 from testsupport.gitlab_sim import GitLabSim, MergeRequest
 

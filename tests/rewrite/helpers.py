@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from migrator.refs import find_references
+from migrator.locate.refs import find_references
 from migrator.rewrite import ArgoTarget, CiInclude, RewriteResult, RewriteTarget, Style
 from migrator.rewrite import rewrite_references as _rewrite
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from migrator.helmcmd import parse_helm_command
-from migrator.refs.gitlabci import ci_jobs
+from migrator.locate.helmcmd import parse_helm_command
+from migrator.locate.refs.gitlabci import ci_jobs
 from migrator.rewrite.ciinclude import central_template_yaml
 from migrator.rewrite.target import RewriteTarget
 from tests.rewrite.helpers import CENTRAL, make_repo, rewrite

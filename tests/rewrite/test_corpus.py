@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from migrator.refs import find_references
+from migrator.locate.refs import find_references
 from migrator.rewrite import STYLES, RewriteResult, Style, rewrite_references
-from tests.refs.corpus_cases import Case, cases, describe_deploys, describe_untouched, target
+from tests.locate.corpus_cases import Case, cases, describe_deploys, describe_untouched, target
 
 CASES = cases()
 PAIRS = [(c, s) for c in CASES for s in STYLES]

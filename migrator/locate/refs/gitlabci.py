@@ -1,0 +1,309 @@
+"""Helm commands in `.gitlab-ci.yml` and the local files it includes.
+
+The configuration is assembled the way GitLab does it before anything runs: local includes merged
+under the main file, `extends:` deep-merged (hashes merge, arrays replace), `default:` keys
+inherited, `!reference [job, key]` replaced by what it points at, nested script arrays flattened.
+Every script line keeps the file and line it was written on, so a command defined once in a hidden
+template and used by three jobs is reported three times (one per job and environment) at the same
+place.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from migrator.errors import RepoError
+from migrator.locate.helmcmd import split_command_spans
+from migrator.locate.refs.common import ScriptLine, helm_invocations_in_script
+from migrator.locate.refs.yamlpos import Located, Tagged, load_documents
+from migrator.model import HelmInvocation
+
+CI_FILE = ".gitlab-ci.yml"
+_RESERVED = {
+    "stages", "variables", "include", "default", "workflow", "image", "services", "cache",
+    "before_script", "after_script", "types", "spec",
+}  # fmt: skip
+_SCRIPT_KEYS = ("before_script", "script", "after_script")
+_DEFAULT_KEYS = ("before_script", "after_script", "image", "services", "cache", "tags")
+_MAX_DEPTH = 11  # GitLab's own limit for extends and !reference nesting
+
+
+def find_ci_references(root: Path, ci_file: str = CI_FILE) -> tuple[HelmInvocation, ...]:
+    if not (root / ci_file).is_file():
+        return ()
+    config = _load_with_includes(root, ci_file, seen=set())
+    global_vars = _variables(config.get("variables"))
+    cache: dict[str, list[str]] = {}
+
+    def reader(rel: str) -> list[str]:
+        if rel not in cache:
+            cache[rel] = (root / rel).read_text(encoding="utf-8").splitlines()
+        return cache[rel]
+
+    found: list[HelmInvocation] = []
+    for name, job in config.items():
+        if not _is_job(name, job):
+            continue
+        resolved = _resolve_job(config, name, depth=0)
+        resolved = _with_defaults(config, resolved)
+        resolved = _resolve_references(config, resolved, depth=0)
+        found.extend(_job_invocations(str(name), resolved, global_vars, reader))
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class CiJob:
+    """A job as GitLab will run it, and where its top-level key is written."""
+
+    name: str
+    files: tuple[str, ...]  # files that define the key (an include and an override: two)
+    resolved: dict[Any, Any]  # after extends, default: and !reference; strings are `Located`
+    extended: dict[Any, Any]  # after extends and !reference only (what parents give)
+
+
+def ci_files(root: Path, ci_file: str = CI_FILE) -> tuple[str, ...]:
+    """The CI file and every local file it includes, in include order."""
+    if not (root / ci_file).is_file():
+        return ()
+    seen: set[str] = set()
+    _load_with_includes(root, ci_file, seen)
+    return (ci_file, *sorted(seen - {ci_file}))
+
+
+def ci_jobs(root: Path, ci_file: str = CI_FILE) -> dict[str, CiJob]:
+    if not (root / ci_file).is_file():
+        return {}
+    origins: dict[str, list[str]] = {}
+    config = _load_with_includes(root, ci_file, set(), origins)
+    out: dict[str, CiJob] = {}
+    for name, job in config.items():
+        if _is_job(name, job):
+            extended = _resolve_job(config, name, 0)
+            resolved = _resolve_references(config, _with_defaults(config, extended), 0)
+            files = tuple(origins.get(str(name), ()))
+            extended = _resolve_references(config, extended, 0)
+            out[str(name)] = CiJob(str(name), files, resolved, extended)
+    return out
+
+
+def _is_job(name: Any, value: Any) -> bool:
+    return (
+        isinstance(name, str)
+        and name not in _RESERVED
+        and not name.startswith(".")
+        and isinstance(value, dict)
+    )
+
+
+# --- assembling the configuration ----------------------------------------------------------------
+
+
+def _load_with_includes(
+    root: Path, rel: str, seen: set[str], origins: dict[str, list[str]] | None = None
+) -> dict[Any, Any]:
+    if rel in seen:
+        return {}
+    seen.add(rel)
+    docs = [d for d in load_documents(root, rel) if d is not None]
+    # A file may start with a `spec:` header document (CI inputs) before the configuration.
+    config = docs[-1] if docs else {}
+    if not isinstance(config, dict):
+        raise RepoError(f"{rel}: the CI configuration is not a mapping")
+    merged: dict[Any, Any] = {}
+    for include in _local_includes(root, config.get("include")):
+        merged = deep_merge(merged, _load_with_includes(root, include, seen, origins))
+    if origins is not None:
+        for key in config:
+            origins.setdefault(str(key), []).append(rel)
+    return dict(deep_merge(merged, {k: v for k, v in config.items() if k != "include"}))
+
+
+def _local_includes(root: Path, include: Any) -> Iterator[str]:
+    entries = include if isinstance(include, list) else [include] if include else []
+    for entry in entries:
+        if isinstance(entry, str):
+            if "://" in entry:
+                continue  # a remote include: not in this repo
+            local = entry
+        elif isinstance(entry, dict) and isinstance(entry.get("local"), str):
+            local = entry["local"]
+        else:
+            continue  # project/template/remote/component includes live elsewhere
+        pattern = local.lstrip("/")
+        if any(ch in pattern for ch in "*?["):
+            matches = sorted(glob.glob(pattern, root_dir=root, recursive=True))
+            yield from (m for m in matches if (root / m).is_file())
+        elif (root / pattern).is_file():
+            yield pattern
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """GitLab's merge for `extends` and includes: hashes merge by key, anything else replaces."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for key, value in override.items():
+            out[key] = deep_merge(base[key], value) if key in base else value
+        return out
+    return override
+
+
+def _resolve_job(config: Mapping[Any, Any], name: Any, depth: int) -> dict[Any, Any]:
+    job = config.get(name)
+    if not isinstance(job, dict):
+        return {}
+    if depth > _MAX_DEPTH:
+        raise RepoError(f"{CI_FILE}: `extends` of job {name} nests too deep or loops")
+    parents = job.get("extends")
+    parent_names = parents if isinstance(parents, list) else [parents] if parents else []
+    merged: dict[Any, Any] = {}
+    for parent in parent_names:
+        merged = deep_merge(merged, _resolve_job(config, str(parent), depth + 1))
+    own = {k: v for k, v in job.items() if k != "extends"}
+    return dict(deep_merge(merged, own))
+
+
+def _with_defaults(config: Mapping[Any, Any], job: dict[Any, Any]) -> dict[Any, Any]:
+    default = dict(config.get("default") or {})
+    for key in ("before_script", "after_script"):
+        # top-level before_script/after_script are the deprecated spelling of default:
+        if key not in default and key in config:
+            default[key] = config[key]
+    inherit = (job.get("inherit") or {}).get("default", True)
+    if inherit is False:
+        return job
+    allowed = inherit if isinstance(inherit, list) else _DEFAULT_KEYS
+    out = dict(job)
+    for key in _DEFAULT_KEYS:
+        if key in allowed and key in default and key not in out:
+            out[key] = default[key]
+    return out
+
+
+def _resolve_references(config: Mapping[Any, Any], node: Any, depth: int) -> Any:
+    if isinstance(node, Tagged) and node.tag == "!reference":
+        if depth > _MAX_DEPTH:
+            raise RepoError(f"{node.file}:{node.line}: `!reference` nests too deep or loops")
+        target: Any = _resolve_job(config, node.items[0], 0) if node.items else None
+        if target == {} and node.items:
+            target = config.get(node.items[0])
+        for key in node.items[1:]:
+            target = target.get(key) if isinstance(target, dict) else None
+        if target is None:
+            raise RepoError(
+                f"{node.file}:{node.line}: `!reference {list(node.items)}` points at nothing"
+            )
+        return _resolve_references(config, target, depth + 1)
+    if isinstance(node, dict):
+        return {k: _resolve_references(config, v, depth) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve_references(config, v, depth) for v in node]
+    return node
+
+
+def flatten_script(script: Any) -> Iterator[Any]:
+    """The items of a script as GitLab runs them: nested arrays (from !reference) flattened."""
+    if isinstance(script, list):
+        for item in script:
+            yield from flatten_script(item)
+    elif script is not None:
+        yield script
+
+
+# --- variables -----------------------------------------------------------------------------------
+
+
+def _variables(block: Any) -> dict[str, str]:
+    """Static CI variables: `NAME: value` or `NAME: {value: ..., description: ...}`."""
+    out: dict[str, str] = {}
+    if not isinstance(block, dict):
+        return out
+    for name, value in block.items():
+        if isinstance(value, dict):
+            value = value.get("value")
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, str | int | float):
+            out[str(name)] = str(value)
+    return out
+
+
+def _expand_all(variables: dict[str, str]) -> dict[str, str]:
+    """Expand variables that use other variables, as GitLab does; drop the ones that stay open."""
+    from migrator.locate.helmcmd import tokenize
+
+    out = dict(variables)
+    for _ in range(5):
+        changed = False
+        for name, value in list(out.items()):
+            if "$" not in value:
+                continue
+            words = [w for w in tokenize(value) if not w.operator]
+            if len(words) != 1 or not words[0].expansions:
+                continue
+            expanded = words[0].expand({k: v for k, v in out.items() if k != name})
+            if expanded is not None and expanded != value:
+                out[name] = expanded
+                changed = True
+        if not changed:
+            break
+    return {k: v for k, v in out.items() if "$" not in v}
+
+
+def _environment(job: Mapping[Any, Any]) -> str | None:
+    env = job.get("environment")
+    if isinstance(env, dict):
+        env = env.get("name")
+    return str(env) if env is not None else None
+
+
+# --- the commands --------------------------------------------------------------------------------
+
+
+def _job_invocations(
+    name: str,
+    job: Mapping[Any, Any],
+    global_vars: Mapping[str, str],
+    file_lines: Callable[[str], list[str]],
+) -> Iterator[HelmInvocation]:
+    environment = _environment(job)
+    variables = {**global_vars, **_variables(job.get("variables"))}
+    predefined = {"CI_JOB_NAME": name, "CI_PROJECT_DIR": "."}
+    if environment is not None and "$" not in environment:
+        predefined["CI_ENVIRONMENT_NAME"] = environment
+    known = _expand_all({**predefined, **variables})
+    lines: list[ScriptLine] = []
+    for key in _SCRIPT_KEYS:
+        for item in flatten_script(job.get(key)):
+            if isinstance(item, Located):
+                lines.extend(script_lines(item, file_lines(item.file)))
+    yield from helm_invocations_in_script(
+        lines,
+        known,
+        source="gitlab-ci",
+        context=name,
+        environment=environment,
+    )
+
+
+def script_lines(item: Located, file_lines: list[str]) -> list[ScriptLine]:
+    """Each command of one YAML script string, with the file line it starts on."""
+    text = str(item)
+    spans = split_command_spans(text)
+    if item.style == "literal":
+        # a literal block keeps its lines: the content starts on the line after `|`
+        return [ScriptLine(item.file, item.line + 1 + off, text[s:e]) for off, s, e in spans]
+    if "\n" not in text.strip() and item.style != "folded":
+        return [ScriptLine(item.file, item.line, text[s:e]) for _, s, e in spans]
+    # folded text: YAML joined its lines, so find each command where it is written
+    out: list[ScriptLine] = []
+    cursor = item.line - 1
+    for _, s, e in spans:
+        first = text[s:e].split(None, 1)[0]
+        found = next((n for n in range(cursor, len(file_lines)) if first in file_lines[n]), cursor)
+        out.append(ScriptLine(item.file, found + 1, text[s:e]))
+        cursor = found
+    return out

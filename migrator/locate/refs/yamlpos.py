@@ -1,0 +1,158 @@
+"""Load YAML into plain data whose strings remember the file and line they were written on.
+
+Deploy files share YAML structure across places (anchors, merge keys, GitLab `extends:` and
+`!reference`), and a reference must be reported, and later edited, where its text is written, not
+where it is used. So every string becomes a `Located` (a `str` that carries its origin) before any
+merging happens; merging then moves origins around for free.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
+
+from migrator.errors import RepoError, yaml_error
+from migrator.locate.refs.walk import inside
+
+
+class Located(str):
+    """A YAML string with its origin. Compares and hashes as the plain string."""
+
+    file: str
+    line: int  # 1-based line of the scalar (of the `|`/`>` indicator for block scalars)
+    style: str  # "plain", "literal", "folded" or "quoted"
+
+    def __new__(cls, value: str, file: str, line: int, style: str) -> Located:
+        obj = super().__new__(cls, value)
+        obj.file = file
+        obj.line = line
+        obj.style = style
+        return obj
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """A tagged sequence such as GitLab's `!reference [job, script]`."""
+
+    tag: str
+    items: tuple[Any, ...]
+    file: str
+    line: int
+
+
+def load_documents(root: Path, rel: str, templated: bool = False) -> list[Any]:
+    """Every YAML document of `root/rel`, strings as `Located`. Raises RepoError when unreadable.
+
+    `templated` files (helmfiles) may hold Go template actions: `{{ ... }}` is parsed as an opaque
+    string and given back verbatim; a line holding only actions (`{{- if ... }}`) is skipped.
+    """
+    path = inside(root, rel)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RepoError(f"{rel}: not a UTF-8 text file (binary?)") from exc
+    except OSError as exc:
+        raise RepoError(f"{rel}: cannot read: {exc.strerror or exc}") from exc
+    if not templated:
+        return load_text(text, rel)
+    hidden, actions = hide_actions(text)
+    return [_restore(doc, actions) for doc in load_text(hidden, rel)]
+
+
+def hide_actions(text: str) -> tuple[str, list[str]]:
+    """Go template actions replaced by `__tplN__` (lines keep their numbers), and the actions."""
+    actions: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        actions.append(match.group(0))
+        return f"__tpl{len(actions) - 1}__"
+
+    lines = [
+        "#" if _ACTION_LINE.fullmatch(line) else _ACTION.sub(hide, line)
+        for line in text.split("\n")
+    ]
+    return "\n".join(lines), actions
+
+
+_ACTION = re.compile(r"\{\{.*?\}\}")
+_ACTION_LINE = re.compile(r"\s*(\{\{.*?\}\}\s*)+")
+_HIDDEN = re.compile(r"__tpl(\d+)__")
+
+
+def _restore(node: Any, actions: list[str]) -> Any:
+    if isinstance(node, Located):
+        text = _HIDDEN.sub(lambda m: actions[int(m.group(1))], str(node))
+        return Located(text, node.file, node.line, node.style)
+    if isinstance(node, dict):
+        return {_restore(k, actions): _restore(v, actions) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_restore(v, actions) for v in node]
+    return node
+
+
+def load_text(text: str, rel: str) -> list[Any]:
+    """`load_documents` for text already in memory (`rel` names it in positions and errors)."""
+    yaml = YAML(typ="rt")
+    try:
+        docs = list(yaml.load_all(text))
+    except YAMLError as exc:
+        raise yaml_error(rel, exc) from exc
+    return [_convert(doc, rel, 0, text) for doc in docs]
+
+
+def _style(value: Any) -> str:
+    if isinstance(value, LiteralScalarString):
+        return "literal"
+    if isinstance(value, FoldedScalarString):
+        return "folded"
+    return "plain"
+
+
+def _convert(node: Any, rel: str, line: int, text: str) -> Any:
+    if isinstance(node, CommentedMap):
+        out: dict[Any, Any] = {}
+        for key, value in node.items():
+            out[_plain_key(key)] = _convert(value, rel, _key_line(node, key), text)
+        return out
+    if isinstance(node, CommentedSeq):
+        items = []
+        for index, value in enumerate(node):
+            item_line = _item_line(node, index, line)
+            items.append(_convert(value, rel, item_line, text))
+        tag = getattr(getattr(node, "tag", None), "value", None)
+        if tag and tag.startswith("!") and tag != "!!seq":
+            return Tagged(tag, tuple(items), rel, node.lc.line + 1)
+        return items
+    if isinstance(node, str):
+        return Located(str(node), rel, line, _style(node))
+    return node
+
+
+def _item_line(node: CommentedSeq, index: int, default: int) -> int:
+    try:
+        return int(node.lc.item(index)[0]) + 1
+    except (KeyError, TypeError, IndexError):
+        return default
+
+
+def _plain_key(key: Any) -> Any:
+    return str(key) if isinstance(key, str) else key
+
+
+def _key_line(node: CommentedMap, key: Any) -> int:
+    """1-based line of the value of `key`, looking through merge keys (`<<: *anchor`)."""
+    if key in node.lc.data:
+        return int(node.lc.value(key)[0]) + 1
+    for entry in getattr(node, "merge", []) or []:
+        # ruamel.yaml has stored merge sources both bare and as (position, map) pairs
+        source = entry[1] if isinstance(entry, tuple) else entry
+        if isinstance(source, CommentedMap) and key in source:
+            return _key_line(source, key)
+    return int(node.lc.line) + 1
