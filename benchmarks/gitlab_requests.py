@@ -27,10 +27,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from migrator.credentials import git_env  # noqa: E402
-from migrator.fleet.gitlab import GitLabFleetSettings, list_repos  # noqa: E402
+from migrator.discover.gitlab import GitLabFleetSettings, list_repos  # noqa: E402
 from migrator.forge.gitlab import GitLabSettings  # noqa: E402
 from migrator.model import Verdict  # noqa: E402
-from migrator.propose import ProposeSettings, run_apply, summarize  # noqa: E402
+from migrator.propose.apply import ProposeSettings, run_apply, summarize  # noqa: E402
 from tests.forge.fleetkit import CENTRAL, clone_all, describe, seed_sim_fleet, sim_plans  # noqa: E402
 from testsupport.gitlab_sim import GitLabSim  # noqa: E402
 
