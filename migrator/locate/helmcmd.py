@@ -1,10 +1,8 @@
-"""Read helm command lines the way a POSIX shell and helm's flag parser would.
+"""Read a helm command line the way helm's flag parser would.
 
-The shell part is a small tokenizer instead of `shlex`: `shlex` splits `$(git rev-parse HEAD)` into
-three words and forgets which characters were quoted, and rewriting needs both the exact span of
-every word in the source text and which parts of it expand at run time. Quoting follows POSIX
-rules (single quotes literal, double quotes keep `$`, backslash escapes, backslash-newline joins
-lines, `#` starts a comment at the start of a word).
+The words come from `shellwords`; this module decides which word is `helm`, which words name the
+subcommand, which are flags (and which of those take the next word as their value), and which
+positional words are the release and the chart.
 """
 
 from __future__ import annotations
@@ -14,335 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from migrator.locate.shellwords import REDIRECTS, Word, assignment, tokenize
 from migrator.model import SetFlag
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_ASSIGNMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$", re.DOTALL)
-_OPERATORS = ("&&", "||", ";;", ";", "&", "|", "(", ")")
-_REDIRECTS = ("<<<", "<<", ">>", ">&", "<&", "&>", ">|", "<", ">")
-
-
-@dataclass(frozen=True)
-class Expansion:
-    """A run-time expansion inside a word: `$VAR`, `${VAR}`, `$(cmd)` or a backtick command."""
-
-    start: int  # offset in Word.value
-    end: int
-    name: str | None  # $VAR / ${VAR} name, or "1", "*", "@" ...; None for `$(...)` and backticks
-    default: str | None = None  # the word of `${NAME:-word}` / `${NAME-word}`
-
-
-@dataclass(frozen=True)
-class Word:
-    """One shell word: its value after quote removal, expansions kept as written."""
-
-    value: str
-    start: int  # span of the word in the source text
-    end: int
-    expansions: tuple[Expansion, ...] = ()
-    operator: bool = False  # `;`, `&&`, `|`, a redirection ...
-    quoted: bool = False  # some part was quoted or escaped
-
-    @property
-    def dynamic(self) -> bool:
-        return bool(self.expansions)
-
-    def expand(self, variables: Mapping[str, str], use_defaults: bool = False) -> str | None:
-        """The value with every variable substituted, or None when one is unknown or computed.
-
-        With `use_defaults`, `${NAME:-word}` of an unknown NAME gives `word` (used for script
-        assignments such as `CHART="${CHART:-./chart}"`, whose default is the script's choice).
-        """
-        out: list[str] = []
-        pos = 0
-        for exp in self.expansions:
-            if exp.name is not None and exp.name in variables:
-                replacement = variables[exp.name]
-            elif use_defaults and exp.default is not None and "$" not in exp.default:
-                replacement = exp.default
-            else:
-                return None
-            out.append(self.value[pos : exp.start])
-            out.append(replacement)
-            pos = exp.end
-        out.append(self.value[pos:])
-        return "".join(out)
-
-    def expand_known(self, variables: Mapping[str, str]) -> str:
-        """The value with known variables substituted and the other expansions kept as written."""
-        out: list[str] = []
-        pos = 0
-        for exp in self.expansions:
-            out.append(self.value[pos : exp.start])
-            name = exp.name
-            if name is not None and name in variables:
-                out.append(variables[name])
-            else:
-                out.append(self.value[exp.start : exp.end])
-            pos = exp.end
-        out.append(self.value[pos:])
-        return "".join(out)
-
-
-class _Scanner:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-
-    def peek(self, n: int = 0) -> str:
-        i = self.pos + n
-        return self.text[i] if i < len(self.text) else ""
-
-    def startswith(self, s: str) -> bool:
-        return self.text.startswith(s, self.pos)
-
-
-def _read_dollar(sc: _Scanner) -> tuple[str, str | None, str | None]:
-    """Read an expansion starting at `$`; return its source text and the variable name if any."""
-    text = sc.text
-    start = sc.pos
-    if sc.startswith("$(("):
-        sc.pos = _skip_balanced(text, sc.pos + 3, "((", "))")
-        return text[start : sc.pos], None, None
-    if sc.startswith("$("):
-        sc.pos = _skip_command(text, sc.pos + 2)
-        return text[start : sc.pos], None, None
-    if sc.startswith("${"):
-        end = text.find("}", sc.pos + 2)
-        sc.pos = len(text) if end < 0 else end + 1
-        inner = text[start + 2 : sc.pos - 1]
-        m = _NAME.fullmatch(inner)
-        if m:
-            return text[start : sc.pos], m.group(0), None
-        d = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*):?-(.*)", inner, re.DOTALL)
-        if d:
-            return text[start : sc.pos], d.group(1), d.group(2).strip("\"'")
-        return text[start : sc.pos], None, None
-    m = _NAME.match(text, sc.pos + 1)
-    if m:
-        sc.pos = m.end()
-        return text[start : sc.pos], m.group(0), None
-    nxt = sc.peek(1)
-    if nxt and (nxt.isdigit() or nxt in "@*#?$!-"):
-        sc.pos += 2
-        # positional and special parameters are named by their character: never defined
-        # statically, but a rewrite may keep using them (`-f values-$1.yaml`, make's `$*`)
-        return text[start : sc.pos], nxt, None
-    sc.pos += 1
-    return "$", "", None  # a lone dollar is literal
-
-
-def _skip_balanced(text: str, pos: int, opening: str, closing: str) -> int:
-    depth = 1
-    while pos < len(text) and depth:
-        if text.startswith(closing, pos):
-            depth -= 1
-            pos += len(closing)
-        elif text.startswith(opening, pos):
-            depth += 1
-            pos += len(opening)
-        else:
-            pos += 1
-    return pos
-
-
-def _skip_command(text: str, pos: int) -> int:
-    """Position just after the `)` closing a `$(` that starts before `pos`, honouring quotes."""
-    depth = 1
-    while pos < len(text):
-        ch = text[pos]
-        if ch == "\\":
-            pos += 2
-            continue
-        if ch == "'":
-            end = text.find("'", pos + 1)
-            pos = len(text) if end < 0 else end + 1
-            continue
-        if ch == '"':
-            pos = _skip_double(text, pos + 1)
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return pos + 1
-        pos += 1
-    return pos
-
-
-def _skip_double(text: str, pos: int) -> int:
-    while pos < len(text):
-        ch = text[pos]
-        if ch == "\\":
-            pos += 2
-            continue
-        if ch == '"':
-            return pos + 1
-        if text.startswith("$(", pos):
-            pos = _skip_command(text, pos + 2)
-            continue
-        pos += 1
-    return pos
-
-
-def tokenize(text: str, folded: bool = False) -> list[Word]:
-    """Split shell text into words and operators; newlines become `\\n` operators.
-
-    `folded` reads text the way YAML folds a multi-line plain or `>` scalar: line breaks are
-    spaces (used to find a command's words where the file spells them across lines).
-    """
-    sc = _Scanner(text)
-    words: list[Word] = []
-    while sc.pos < len(text):
-        ch = sc.peek()
-        if ch in " \t\r" or (folded and ch == "\n"):
-            sc.pos += 1
-            continue
-        if sc.startswith("\\\n"):
-            sc.pos += 2
-            continue
-        if ch == "\n":
-            words.append(Word("\n", sc.pos, sc.pos + 1, operator=True))
-            sc.pos += 1
-            continue
-        if ch == "#":
-            end = text.find("\n", sc.pos)
-            sc.pos = len(text) if end < 0 else end
-            continue
-        op = _operator_at(sc)
-        if op:
-            words.append(Word(op, sc.pos, sc.pos + len(op), operator=True))
-            sc.pos += len(op)
-            continue
-        words.append(_read_word(sc))
-    return words
-
-
-def _operator_at(sc: _Scanner) -> str:
-    for op in _REDIRECTS:
-        if sc.startswith(op):
-            return op
-    for op in _OPERATORS:
-        if sc.startswith(op):
-            return op
-    return ""
-
-
-def _read_word(sc: _Scanner) -> Word:
-    text = sc.text
-    start = sc.pos
-    value: list[str] = []
-    expansions: list[Expansion] = []
-    quoted = False
-
-    def add_expansion(src: str, name: str | None, default: str | None = None) -> None:
-        at = sum(len(v) for v in value)
-        value.append(src)
-        expansions.append(Expansion(at, at + len(src), name, default))
-
-    while sc.pos < len(text):
-        ch = sc.peek()
-        if ch in " \t\r\n" or (_operator_at(sc) and not sc.startswith("$")):
-            break
-        if sc.startswith("\\\n"):
-            sc.pos += 2
-            continue
-        if ch == "\\":
-            quoted = True
-            value.append(sc.peek(1))
-            sc.pos += 2
-            continue
-        if ch == "'":
-            quoted = True
-            end = text.find("'", sc.pos + 1)
-            end = len(text) if end < 0 else end
-            value.append(text[sc.pos + 1 : end])
-            sc.pos = end + 1
-            continue
-        if ch == '"':
-            quoted = True
-            sc.pos += 1
-            while sc.pos < len(text) and sc.peek() != '"':
-                c = sc.peek()
-                if c == "\\" and sc.peek(1) in '$`"\\\n':
-                    if sc.peek(1) != "\n":
-                        value.append(sc.peek(1))
-                    sc.pos += 2
-                elif c == "$":
-                    src, name, default = _read_dollar(sc)
-                    if name == "":
-                        value.append(src)
-                    else:
-                        add_expansion(src, name, default)
-                elif c == "`":
-                    end = _backtick_end(text, sc.pos)
-                    add_expansion(text[sc.pos : end], None)
-                    sc.pos = end
-                else:
-                    value.append(c)
-                    sc.pos += 1
-            sc.pos += 1
-            continue
-        if ch == "$":
-            src, name, default = _read_dollar(sc)
-            if name == "":
-                value.append(src)
-            else:
-                add_expansion(src, name, default)
-            continue
-        if ch == "`":
-            end = _backtick_end(text, sc.pos)
-            add_expansion(text[sc.pos : end], None)
-            sc.pos = end
-            continue
-        value.append(ch)
-        sc.pos += 1
-    return Word("".join(value), start, sc.pos, tuple(expansions), quoted=quoted)
-
-
-def _backtick_end(text: str, pos: int) -> int:
-    pos += 1
-    while pos < len(text):
-        if text[pos] == "\\":
-            pos += 2
-            continue
-        if text[pos] == "`":
-            return pos + 1
-        pos += 1
-    return pos
-
-
-_SEPARATORS = {"\n", ";", "&&", "||", "|", "&", "(", ")", ";;"}
-
-
-def split_command_spans(script: str) -> list[tuple[int, int, int]]:
-    """(line offset, start, end) of every simple command in a script, in order."""
-    spans: list[tuple[int, int, int]] = []
-    current: list[Word] = []
-
-    def flush() -> None:
-        if current:
-            start, end = current[0].start, current[-1].end
-            spans.append((script.count("\n", 0, start), start, end))
-            current.clear()
-
-    for word in tokenize(script):
-        if word.operator and word.value in _SEPARATORS:
-            flush()
-        else:
-            current.append(word)
-    flush()
-    return spans
-
-
-def split_commands(script: str) -> list[tuple[int, str]]:
-    """(0-based line offset, command text) for each command separated by newlines, `;`, `&&`,
-    `||`, `|` or `&`; backslash-newline continuations stay inside one command."""
-    return [(line, script[start:end]) for line, start, end in split_command_spans(script)]
-
-
-# --- helm ----------------------------------------------------------------------------------------
 
 # Flags that take a value as the next word (everything else is a boolean switch).
 _VALUE_FLAGS = {
@@ -376,6 +47,7 @@ _RELEASE_ONLY = {"uninstall", "delete", "del", "status", "history", "rollback", 
 _PREFIXES = {"exec", "time", "command", "sudo", "nohup", "env", "then", "do", "else", "if", "elif",
              "while", "until", "{", "!"}  # fmt: skip
 HELM_NAMES = {"helm", "helm3", "$HELM", "${HELM}", "$HELM_BIN", "${HELM_BIN}"}
+_DYNAMIC_TEXT = re.compile(r"\$(\{|\(|[A-Za-z_])|`")
 
 
 @dataclass(frozen=True)
@@ -436,136 +108,104 @@ def parse_helm_command(
     the part unresolved. `--set` values are never substituted: they stay flags (`dynamic`).
     """
     words = tuple(w for w in tokenize(text, folded) if w.value != "\n" or not w.operator)
-    variables = variables or {}
-    i = 0
-    env: list[tuple[str, str]] = []
-    while i < len(words):
-        w = words[i]
-        m = _ASSIGNMENT.match(w.value)
-        if m and not w.operator and _NAME.fullmatch(m.group(1)):
-            env.append((m.group(1), m.group(2)))
-            i += 1
-        elif w.value in _PREFIXES and not w.quoted:
-            i += 1
-        else:
-            break
-    if i >= len(words) or words[i].operator or not is_helm_word(words[i].value):
+    found = _find_helm(words)
+    if found is None:
         return None
-    command_word = i
-    local_vars = {**variables, **dict(env)}
-
-    def resolved(w: Word) -> str | None:
-        return w.value if not w.expansions else w.expand(local_vars)
-
-    flags: list[FlagUse] = []
-    positionals: list[int] = []
-    sub: list[str] = []
-    generate_name = False
-    i += 1
-    while i < len(words):
-        w = words[i]
-        if w.operator:
-            if w.value in _REDIRECTS:
-                i += 2  # the redirection and its target
-                continue
-            break
-        nxt = words[i + 1] if i + 1 < len(words) else None
-        if nxt and nxt.value in _REDIRECTS and nxt.start == w.end and w.value.isdigit():
-            i += 3  # `2>/dev/null`: file descriptor, redirection, target
-            continue
-        if w.value.startswith("-") and len(w.value) > 1 and not w.quoted:
-            flag, used = _read_flag(words, i)
-            flags.append(flag)
-            if flag.name == "--generate-name":
-                generate_name = True
-            i += used
-            continue
-        if not sub or len(sub) == 1 and sub[0] in _TWO_WORD and not positionals:
-            sub.append(w.value)
-        else:
-            positionals.append(i)
-        i += 1
-    if not sub:
+    command_word, env = found
+    arguments = _read_arguments(words, command_word + 1)
+    if not arguments.subcommand:
         return None
-    if sub[0] == "dep":
-        sub[0] = "dependency"
-    subcommand = " ".join(sub)
-    verb = sub[-1]
-    release_word, chart_word = _roles(verb, positionals, generate_name)
+    sub = _canonical_subcommand(arguments.subcommand)
+    release_word, chart_word = _roles(sub[-1], arguments.positionals,
+                                      any(f.name == "--generate-name" for f in arguments.flags))
+    known = {**(variables or {}), **dict(env)}
     unresolved: list[str] = []
-
-    def role(index: int | None, name: str) -> str | None:
-        if index is None:
-            return None
-        value = resolved(words[index])
-        if value is None:
-            unresolved.append(name)
-            return words[index].value
-        return value
-
-    release = role(release_word, "release")
-    chart = role(chart_word, "chart")
-    namespace = version = repo = None
-    values_files: list[str] = []
-    set_flags: list[SetFlag] = []
-    for flag in flags:
-        value = flag.value
-        if value is None:
-            continue
-        value_word = words[flag.words[-1]]
-        full = value if len(flag.words) == 1 else resolved(value_word)
-        if flag.name == "--namespace":
-            namespace = _resolved_or_mark(full, value, "namespace", unresolved)
-        elif flag.name == "--version":
-            version = _resolved_or_mark(full, value, "version", unresolved)
-        elif flag.name == "--repo":
-            repo = _resolved_or_mark(full, value, "repo", unresolved)
-        elif flag.name == "--values":
-            partial = value_word.expand_known(local_vars) if len(flag.words) > 1 else value
-            got = _resolved_or_mark(full, partial, "values", unresolved)
-            values_files.extend(p for p in got.split(",") if p)
-        elif flag.name in _SET_KINDS:
-            kind = _SET_KINDS[flag.name]
-            set_flags.extend(
-                SetFlag(kind, k, v, value_word.dynamic and _is_dynamic_text(v))
-                for k, v in split_set_value(value, kind)
-            )
+    release = _positional_value(words, release_word, "release", known, unresolved)
+    chart = _positional_value(words, chart_word, "chart", known, unresolved)
+    options = _read_options(words, arguments.flags, known, unresolved)
     return ParsedHelm(
         text=text,
         words=words,
-        env=tuple(env),
+        env=env,
         command_word=command_word,
-        subcommand=subcommand,
+        subcommand=" ".join(sub),
         release=release,
         chart=chart,
-        namespace=namespace,
-        version=version,
-        values_files=tuple(values_files),
-        set_flags=tuple(set_flags),
-        flags=tuple(flags),
-        positionals=tuple(positionals),
+        namespace=options.namespace,
+        version=options.version,
+        values_files=options.values_files,
+        set_flags=options.set_flags,
+        flags=arguments.flags,
+        positionals=arguments.positionals,
         release_word=release_word,
         chart_word=chart_word,
-        repo=repo,
+        repo=options.repo,
         unresolved=tuple(unresolved),
     )
 
 
-def _resolved_or_mark(full: str | None, raw: str, name: str, unresolved: list[str]) -> str:
-    if full is None:
-        unresolved.append(name)
-        return raw
-    return full
+def _find_helm(words: tuple[Word, ...]) -> tuple[int, tuple[tuple[str, str], ...]] | None:
+    """The index of the `helm` word and the assignments before it, or None when the command is
+    another program. Wrappers and shell keywords before it (`exec`, `if`, `sudo` ...) are skipped.
+    """
+    env: list[tuple[str, str]] = []
+    i = 0
+    while i < len(words):
+        assigned = assignment(words[i])
+        if assigned is not None:
+            env.append(assigned)
+        elif words[i].value not in _PREFIXES or words[i].quoted:
+            break
+        i += 1
+    if i >= len(words) or words[i].operator or not is_helm_word(words[i].value):
+        return None
+    return i, tuple(env)
 
 
-_DYNAMIC_TEXT = re.compile(r"\$(\{|\(|[A-Za-z_])|`")
+@dataclass(frozen=True)
+class _Arguments:
+    """The words after `helm`, sorted into subcommand words, flags and positional words."""
+
+    subcommand: tuple[str, ...]
+    flags: tuple[FlagUse, ...]
+    positionals: tuple[int, ...]
 
 
-def _is_dynamic_text(value: str) -> bool:
-    return bool(_DYNAMIC_TEXT.search(value))
+def _read_arguments(words: tuple[Word, ...], i: int) -> _Arguments:
+    """Walk the words from `i` to the end of the command, skipping redirections."""
+    flags: list[FlagUse] = []
+    positionals: list[int] = []
+    sub: list[str] = []
+    while i < len(words):
+        w = words[i]
+        if w.operator:
+            if w.value not in REDIRECTS:
+                break
+            i += 2  # the redirection and its target
+        elif _is_fd_redirection(words, i):
+            i += 3  # `2>/dev/null`: file descriptor, redirection, target
+        elif w.value.startswith("-") and len(w.value) > 1 and not w.quoted:
+            flag, used = _read_flag(words, i)
+            flags.append(flag)
+            i += used
+        else:
+            if not sub or (len(sub) == 1 and sub[0] in _TWO_WORD):
+                sub.append(w.value)
+            else:
+                positionals.append(i)
+            i += 1
+    return _Arguments(tuple(sub), tuple(flags), tuple(positionals))
+
+
+def _is_fd_redirection(words: tuple[Word, ...], i: int) -> bool:
+    """Whether word `i` is the file descriptor of a redirection written against it (`2>`)."""
+    nxt = words[i + 1] if i + 1 < len(words) else None
+    return (nxt is not None and nxt.value in REDIRECTS and nxt.start == words[i].end
+            and words[i].value.isdigit())
 
 
 def _read_flag(words: tuple[Word, ...], i: int) -> tuple[FlagUse, int]:
+    """The flag at word `i` and how many words it occupies (two when its value is the next)."""
     raw = words[i].value
     if raw.startswith("--"):
         name, eq, attached = raw.partition("=")
@@ -582,7 +222,12 @@ def _read_flag(words: tuple[Word, ...], i: int) -> tuple[FlagUse, int]:
     return FlagUse(name, None, (i,)), 1
 
 
-def _roles(verb: str, positionals: list[int], generate_name: bool) -> tuple[int | None, int | None]:
+def _canonical_subcommand(words: tuple[str, ...]) -> tuple[str, ...]:
+    return ("dependency", *words[1:]) if words[0] == "dep" else words
+
+
+def _roles(verb: str, positionals: tuple[int, ...],
+           generate_name: bool) -> tuple[int | None, int | None]:
     """Which positional words are the release and the chart, for this subcommand."""
     first = positionals[0] if positionals else None
     second = positionals[1] if len(positionals) > 1 else None
@@ -595,6 +240,77 @@ def _roles(verb: str, positionals: list[int], generate_name: bool) -> tuple[int 
     if verb in _RELEASE_ONLY:
         return first, None
     return None, None
+
+
+def _positional_value(words: tuple[Word, ...], index: int | None, role: str,
+                      known: Mapping[str, str], unresolved: list[str]) -> str | None:
+    """The value of the release or chart word, substituted; as written when it cannot be."""
+    if index is None:
+        return None
+    return _resolved_or_mark(_resolved(words[index], known), words[index].value, role, unresolved)
+
+
+def _resolved(word: Word, known: Mapping[str, str]) -> str | None:
+    return word.value if not word.expansions else word.expand(known)
+
+
+def _resolved_or_mark(full: str | None, raw: str, name: str, unresolved: list[str]) -> str:
+    if full is None:
+        unresolved.append(name)
+        return raw
+    return full
+
+
+@dataclass(frozen=True)
+class _Options:
+    """What the flags say about the deployment (of a repeated --namespace, --version or --repo,
+    the last wins, as in helm)."""
+
+    namespace: str | None = None
+    version: str | None = None
+    repo: str | None = None
+    values_files: tuple[str, ...] = ()
+    set_flags: tuple[SetFlag, ...] = ()
+
+
+def _read_options(words: tuple[Word, ...], flags: tuple[FlagUse, ...],
+                  known: Mapping[str, str], unresolved: list[str]) -> _Options:
+    """Namespace, version, repo, values files and set flags, in the order the flags come."""
+    single: dict[str, str] = {}
+    values_files: list[str] = []
+    set_flags: list[SetFlag] = []
+    for flag in flags:
+        value = flag.value
+        if value is None:
+            continue
+        value_word = words[flag.words[-1]]
+        separate = len(flag.words) > 1
+        # An attached value (`--namespace=$NS`) shares its word with the flag name, whose
+        # expansion would not be the value alone: it is kept as written.
+        full = _resolved(value_word, known) if separate else value
+        if flag.name in ("--namespace", "--version", "--repo"):
+            role = flag.name.removeprefix("--")
+            single[role] = _resolved_or_mark(full, value, role, unresolved)
+        elif flag.name == "--values":
+            partial = value_word.expand_known(known) if separate else value
+            got = _resolved_or_mark(full, partial, "values", unresolved)
+            values_files.extend(p for p in got.split(",") if p)
+        elif flag.name in _SET_KINDS:
+            set_flags.extend(_set_flags(_SET_KINDS[flag.name], value, value_word))
+    return _Options(namespace=single.get("namespace"), version=single.get("version"),
+                    repo=single.get("repo"), values_files=tuple(values_files),
+                    set_flags=tuple(set_flags))
+
+
+def _set_flags(kind: SetKind, value: str, value_word: Word) -> list[SetFlag]:
+    # A pair is dynamic when the shell expands something in the word and that something is in
+    # this pair: in `a=$SHA,b=3` only `a` changes per run, and `'a=$X'` reaches helm as written.
+    return [SetFlag(kind, k, v, value_word.dynamic and _is_dynamic_text(v))
+            for k, v in split_set_value(value, kind)]
+
+
+def _is_dynamic_text(value: str) -> bool:
+    return bool(_DYNAMIC_TEXT.search(value))
 
 
 def split_set_value(value: str, kind: SetKind) -> list[tuple[str, str]]:

@@ -21,9 +21,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from migrator.errors import ConfigError, RepoError
-from migrator.locate.helmcmd import parse_helm_command, split_commands
+from migrator.locate.helmcmd import parse_helm_command
 from migrator.locate.refs.gitlabci import CI_FILE, CiJob, ci_jobs, flatten_script
 from migrator.locate.refs.yamlpos import Located, Tagged
+from migrator.locate.shellwords import split_commands
 from migrator.model import HelmInvocation
 from migrator.rewrite.command import Edit, keeps_flag
 from migrator.rewrite.declarative import json_str

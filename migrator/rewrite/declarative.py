@@ -41,7 +41,7 @@ class _Unsafe(Exception):
 def rewrite(
     rel: str, text: str, refs: Sequence[HelmInvocation], target: RewriteTarget
 ) -> FileOutcome:
-    out = FileOutcome([], [], [], [])
+    out = FileOutcome([], [], [])
     source = refs[0].source
     docs = load(text, templated=source == "helmfile")
     lines = Lines(text)

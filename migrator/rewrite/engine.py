@@ -85,7 +85,7 @@ def _rewrite_file(
 ) -> FileOutcome:
     source = refs[0].source
     if source in _SCRIPT_SOURCES:
-        out = FileOutcome([], [], [], [])
+        out = FileOutcome([], [], [])
         built: set[str] = set()
         for group in _by_command(refs):
             got = rewrite_commands(
@@ -105,7 +105,7 @@ def _rewrite_file(
         return python.rewrite_python(rel, text, refs, target)
     if source in ("helmfile", "argocd", "skaffold"):
         return declarative.rewrite(rel, text, refs, target)
-    return FileOutcome([], [], [(r, f"no rewrite for {source} files") for r in refs], [])
+    return FileOutcome([], [], [(r, f"no rewrite for {source} files") for r in refs])
 
 
 def _concerns(ref: HelmInvocation, target: RewriteTarget, root: Path) -> bool:

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from migrator.locate.helmcmd import Word
+from migrator.locate.shellwords import Word
 from migrator.model import HelmInvocation
 from migrator.rewrite.target import RewriteTarget
 

@@ -59,7 +59,7 @@ class _Changes:
 def rewrite_python(
     rel: str, text: str, refs: Sequence[HelmInvocation], target: RewriteTarget
 ) -> FileOutcome:
-    out = FileOutcome([], [], [], [])
+    out = FileOutcome([], [], [])
     module = parse_module(rel, text)
     commands = {c.line: c for c in helm_commands_in(module)}
     changes = _Changes()

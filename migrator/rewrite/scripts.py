@@ -11,8 +11,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from migrator.locate.helmcmd import ParsedHelm, parse_helm_command, split_command_spans, tokenize
+from migrator.locate.helmcmd import ParsedHelm, parse_helm_command
 from migrator.locate.refs.makefile import as_shell
+from migrator.locate.shellwords import split_command_spans, tokenize
 from migrator.model import HelmInvocation, SetFlag
 from migrator.rewrite.command import (
     CommandChange,
@@ -45,7 +46,6 @@ class FileOutcome:
     edits: list[Edit]
     deploys: list[DeployAfter]
     untouched: list[tuple[HelmInvocation, str]]
-    handled: list[HelmInvocation]  # commands the style will replace as a whole (ci-include ...)
 
 
 def locate(text: str, line: int, expected: Sequence[str], make: bool) -> Located | None:
@@ -128,7 +128,7 @@ def rewrite_commands(
     """Edits for one written command serving the invocations in `group` (same file and line).
     `built` collects the contexts (jobs, targets) already given a `helm dependency build`."""
     built = set() if built is None else built
-    out = FileOutcome([], [], [], [])
+    out = FileOutcome([], [], [])
     inv = group[0]
     if not all(i.rewritable for i in group):
         out.untouched.extend((i, unrewritable_reason(i)) for i in group)

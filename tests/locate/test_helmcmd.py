@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from migrator.locate.helmcmd import parse_helm_command, split_commands, split_set_value
+from migrator.locate.helmcmd import parse_helm_command, split_set_value
+from migrator.locate.shellwords import split_commands
 from migrator.model import SetFlag
 
 

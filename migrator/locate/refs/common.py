@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
-from migrator.locate.helmcmd import ParsedHelm, parse_helm_command, tokenize
+from migrator.locate.helmcmd import ParsedHelm, parse_helm_command
+from migrator.locate.shellwords import tokenize
 from migrator.model import HelmInvocation
 
 # Parts of a command that, when built at run time, make it impossible to rewrite safely. Values

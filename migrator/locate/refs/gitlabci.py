@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from migrator.errors import RepoError
-from migrator.locate.helmcmd import split_command_spans
 from migrator.locate.refs.common import ScriptLine, helm_invocations_in_script
 from migrator.locate.refs.yamlpos import Located, Tagged, load_documents
+from migrator.locate.shellwords import split_command_spans, tokenize
 from migrator.model import HelmInvocation
 
 CI_FILE = ".gitlab-ci.yml"
@@ -63,15 +63,6 @@ class CiJob:
     files: tuple[str, ...]  # files that define the key (an include and an override: two)
     resolved: dict[Any, Any]  # after extends, default: and !reference; strings are `Located`
     extended: dict[Any, Any]  # after extends and !reference only (what parents give)
-
-
-def ci_files(root: Path, ci_file: str = CI_FILE) -> tuple[str, ...]:
-    """The CI file and every local file it includes, in include order."""
-    if not (root / ci_file).is_file():
-        return ()
-    seen: set[str] = set()
-    _load_with_includes(root, ci_file, seen)
-    return (ci_file, *sorted(seen - {ci_file}))
 
 
 def ci_jobs(root: Path, ci_file: str = CI_FILE) -> dict[str, CiJob]:
@@ -233,8 +224,6 @@ def _variables(block: Any) -> dict[str, str]:
 
 def _expand_all(variables: dict[str, str]) -> dict[str, str]:
     """Expand variables that use other variables, as GitLab does; drop the ones that stay open."""
-    from migrator.locate.helmcmd import tokenize
-
     out = dict(variables)
     for _ in range(5):
         changed = False

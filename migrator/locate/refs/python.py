@@ -59,7 +59,6 @@ class PyCommand:
     text: str  # the command as shell text
     elements: tuple[cst.BaseExpression, ...]  # list form: one element per word
     segments: tuple[Segment, ...]  # string form: where each range of `text` was written
-    element_words: tuple[int, ...] = ()  # list form: words each element expands to
     container: cst.List | cst.Tuple | None = None  # list form: the list node
 
 
@@ -214,7 +213,7 @@ def _list_command(
     # elements map to words one to one only when no starred element expanded to several
     mapped = tuple(elements) if all(c == 1 for c in counts) else ()
     text = " ".join(words)
-    return PyCommand(call, line, context, "list", text, mapped, (), tuple(counts), value)
+    return PyCommand(call, line, context, "list", text, mapped, (), container=value)
 
 
 def _starred(

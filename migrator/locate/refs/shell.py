@@ -11,9 +11,9 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from migrator.locate.helmcmd import split_command_spans
 from migrator.locate.refs.common import ScriptLine, helm_invocations_in_script
 from migrator.locate.refs.walk import repo_files
+from migrator.locate.shellwords import split_command_spans
 from migrator.model import HelmInvocation
 
 _SHEBANG = re.compile(r"^#!\s*/\S*(?:/env\s+)?(?:ba|da|z|k)?sh\b")
