@@ -28,9 +28,11 @@ if str(ROOT) not in sys.path:
 
 from migrator.credentials import git_env  # noqa: E402
 from migrator.discover.gitlab import GitLabFleetSettings, list_repos  # noqa: E402
-from migrator.forge.gitlab import GitLabSettings  # noqa: E402
+from migrator.gitlab_api import GitLabSettings  # noqa: E402
 from migrator.model import Verdict  # noqa: E402
-from migrator.propose.apply import ProposeSettings, run_apply, summarize  # noqa: E402
+from migrator.propose.apply import run_apply, summarize  # noqa: E402
+from migrator.propose.settings import ProposeSettings  # noqa: E402
+from migrator.workdir import WorkDir  # noqa: E402
 from tests.forge.fleetkit import CENTRAL, clone_all, describe, seed_sim_fleet, sim_plans  # noqa: E402
 from testsupport.gitlab_sim import GitLabSim  # noqa: E402
 
@@ -80,13 +82,14 @@ def main(argv: list[str]) -> int:
         gitlab = GitLabSettings(sim.url)
         repos, discovery = measure(sim, lambda: list_repos(
             GitLabFleetSettings(gitlab, group="bench")))
-        clones, fetch = measure(sim, lambda: clone_all(repos, root / "work" / "cache",
+        work = WorkDir(root / "work")
+        clones, fetch = measure(sim, lambda: clone_all(repos, work.cache,
                                                        env=git_env("GITLAB_TOKEN")))
         plans = sim_plans(repos, clones, layout)
         settings = ProposeSettings(forge=gitlab)
 
         def apply() -> dict[str, int]:
-            return summarize(run_apply(plans, CENTRAL, settings, root / "work", clones,
+            return summarize(run_apply(plans, CENTRAL, settings, work, clones,
                                        describe=describe))
 
         first_summary, first = measure(sim, apply)

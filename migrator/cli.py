@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -25,14 +25,13 @@ from rich.table import Table
 
 from migrator import config, suggest
 from migrator.errors import ConfigError, MigratorError
-from migrator.forge.gitlab import GitLabSettings
-from migrator.forge.local import LocalForgeSettings
 from migrator.journal import Journal
 from migrator.mapping import load_mappings
 from migrator.model import FleetPlan, RepoPlan, Verdict
 from migrator.pipeline import fleet as pipeline
 from migrator.propose import apply as propose
 from migrator.report import planstate as shards
+from migrator.report.reasons import reason
 from migrator.track import status as track
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
@@ -104,7 +103,7 @@ def print_summary(fleet: FleetPlan, out_dir: Path) -> None:
     for plan in fleet.repos:
         style = _STYLE[plan.verdict]
         table.add_row(escape(plan.repo.name), f"[{style}]{plan.verdict.value}[/{style}]",
-                      escape(plan.reason))
+                      escape(reason(plan)))
     out.print(table)
     totals = ", ".join(f"{fleet.count(v)} {v.value}" for v in Verdict if fleet.count(v))
     out.print(f"{len(fleet.repos)} repos: {totals}")
@@ -155,11 +154,11 @@ FreshOpt = Annotated[bool, typer.Option(
 def _fleet_flags(fleet: Path | None, gitlab_url: str | None, group: str | None,
                  project: list[str] | None, topic: list[str] | None,
                  include: list[str] | None, exclude: list[str] | None, include_archived: bool,
-                 include_forks: bool, token_var: str | None) -> dict[str, Any]:
-    return {"fleet": fleet, "gitlab_url": gitlab_url, "group": group, "project": project,
-            "topic": topic, "include": include, "exclude": exclude,
-            "include_archived": include_archived, "include_forks": include_forks,
-            "token_var": token_var}
+                 include_forks: bool, token_var: str | None) -> config.FleetFlags:
+    return config.FleetFlags(
+        fleet=fleet, gitlab_url=gitlab_url, group=group, project=tuple(project or ()),
+        topic=tuple(topic or ()), include=tuple(include or ()), exclude=tuple(exclude or ()),
+        include_archived=include_archived, include_forks=include_forks, token_var=token_var)
 
 
 @app.command()
@@ -195,15 +194,13 @@ def plan(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Dry-run: plan the migration of every repo and write reports. Writes nothing remote."""
-    flags = {
-        **_fleet_flags(fleet, gitlab_url, group, project, topic, include, exclude,
-                       include_archived, include_forks, token_var),
-        "central": central, "families": families, "target_version": target_version,
-        "out": out_dir, "jobs": jobs,
-        "central_name": central_name, "central_path": central_path, "chart_ref": chart_ref,
-        "style": style, "inherited": inherited, "work": work, "shard": shard, "force": force,
-        "fresh": fresh,
-    }
+    flags = config.PlanFlags(
+        repos=_fleet_flags(fleet, gitlab_url, group, project, topic, include, exclude,
+                           include_archived, include_forks, token_var),
+        central=central, families=families, target_version=target_version, out=out_dir,
+        jobs=jobs, central_name=central_name, central_path=central_path, chart_ref=chart_ref,
+        style=style, inherited=inherited, work=work, shard=shard, force=force, fresh=fresh,
+    )
     with _reported_errors():
         settings = config.plan_settings(config.load_file(config_file), flags)
         result = run_plan(settings, quiet)
@@ -250,26 +247,24 @@ def apply(
 
     Without --gitlab-url the merge requests are written as review bundles under the work dir.
     """
-    flags = {
-        **_fleet_flags(fleet, gitlab_url, group, project, topic, include, exclude,
-                       include_archived, include_forks, token_var),
-        "central": central, "families": families, "target_version": target_version,
-        "out": out_dir, "jobs": jobs,
-        "chart_ref": chart_ref, "style": style, "work": work, "shard": shard, "force": force,
-        "fresh": fresh,
-    }
+    flags = config.ApplyFlags(
+        repos=_fleet_flags(fleet, gitlab_url, group, project, topic, include, exclude,
+                           include_archived, include_forks, token_var),
+        central=central, families=families, target_version=target_version, out=out_dir,
+        jobs=jobs, chart_ref=chart_ref, style=style, work=work, shard=shard, force=force,
+        fresh=fresh, limit=limit, canary=canary, label=tuple(label or ()),
+        report_link=report_link,
+    )
     with _reported_errors():
         file_cfg = config.load_file(config_file)
-        settings = config.plan_settings(file_cfg, flags)
+        settings = config.plan_settings(file_cfg, flags.plan_flags())
         fleet_plan = run_plan(settings, quiet=True)
         outcomes = propose.run_apply(
             fleet_plan.repos, fleet_plan.central,
-            config.propose_settings(file_cfg, settings, {
-                "force": force, "limit": limit, "canary": canary, "label": label,
-                "report_link": report_link, "plan_id": fleet_plan.plan_id,
-                "tool_version": fleet_plan.tool_version}),
+            config.propose_settings(file_cfg, settings, flags, plan_id=fleet_plan.plan_id,
+                                    tool_version=fleet_plan.tool_version),
             settings.work,
-            {p.repo.slug: settings.work / "cache" / p.repo.slug for p in fleet_plan.repos})
+            {p.repo.slug: settings.work.clone(p.repo.slug) for p in fleet_plan.repos})
     if not quiet:
         table = Table(title=f"apply · plan {fleet_plan.plan_id}", title_justify="left")
         for column in ("repo", "action", "merge request", "cause"):
@@ -300,19 +295,17 @@ def status(
     config_file: ConfigOpt = None,
 ) -> None:
     """Follow the merge requests `apply` opened: state, draft, pipeline, conflicts."""
-    flags = _fleet_flags(fleet, gitlab_url, group, project, topic, include, exclude,
-                         include_archived, include_forks, token_var)
+    flags = config.StatusFlags(
+        repos=_fleet_flags(fleet, gitlab_url, group, project, topic, include, exclude,
+                           include_archived, include_forks, token_var),
+        work=work,
+    )
     with _reported_errors():
-        file_cfg = config.load_file(config_file)
-        gitlab = config.gitlab_options(file_cfg, flags)
-        work_dir = config.work_dir(file_cfg, work)
-        fleet_path = fleet or file_cfg.get("plan", {}).get("fleet")
-        repos = pipeline.discover_fleet(Path(fleet_path) if fleet_path else None, gitlab,
-                                        include or (), exclude or ())
-        forge = (GitLabSettings(gitlab.url, gitlab.token_var) if gitlab
-                 else LocalForgeSettings(work_dir / "review"))
-        with Journal.open(work_dir) as journal:
-            rows = track.status(repos, track.TrackSettings(forge=forge), journal)
+        settings = config.status_settings(config.load_file(config_file), flags)
+        repos = pipeline.discover_fleet(settings.fleet, settings.gitlab, settings.include,
+                                        settings.exclude)
+        with Journal.open(settings.work) as journal:
+            rows = track.status(repos, settings.track, journal)
     summary = track.summarize(rows)
     if as_json:
         out.print_json(json.dumps({"repos": [r.as_dict() for r in rows], "summary": summary}))
@@ -388,11 +381,11 @@ def demo(
     sources = demo_fixtures.build_central(directory / "central")
     fleet_dir = directory / "fleet"
     demo_fixtures.build_fleet(fleet_dir)
-    flags: dict[str, Any] = {
-        "fleet": fleet_dir, "central": sources.repo_dir, "families": sources.families_dir,
-        "target_version": "2.0.0",
-        "out": directory / "out", "work": directory / "work", "jobs": jobs,
-    }
+    flags = config.PlanFlags(
+        repos=config.FleetFlags(fleet=fleet_dir), central=sources.repo_dir,
+        families=sources.families_dir, target_version=demo_fixtures.TARGET_VERSION,
+        out=directory / "out", work=directory / "work", jobs=jobs,
+    )
     with _reported_errors():
         settings = config.plan_settings({}, flags)
         result = run_plan(settings)

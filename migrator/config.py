@@ -1,6 +1,8 @@
 """migrator.toml: typed settings, validated with errors a person can act on.
 
-Precedence: command-line flags, then migrator.toml, then defaults. Example:
+Precedence: command-line flags, then migrator.toml, then defaults. The flags arrive as one
+frozen record per command (`PlanFlags`, `ApplyFlags`, `StatusFlags`): a misspelled option is a
+type error, never a key that silently falls back to the file. Example:
 
     [central]
     source = "charts/"                 # chart repository dir (index.yaml) or git repo (tags v*)
@@ -26,13 +28,97 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from migrator.errors import ConfigError
-from migrator.forge.gitlab import GitLabSettings
 from migrator.forge.local import LocalForgeSettings
-from migrator.propose.apply import ProposeSettings
+from migrator.gitlab_api import GitLabSettings
+from migrator.propose.settings import ProposeSettings
 from migrator.rewrite import STYLES, ArgoTarget, CiInclude, Style
+from migrator.track.status import TrackSettings
 from migrator.verify.manifests import DEFAULT_COSMETIC_KEYS
+from migrator.workdir import WorkDir
 
 DEFAULT_CHART_REF = "oci://registry.example.com/charts/app-template"
+
+
+# What one command was given on its command line, one field per option, named as the option
+# (`--project` is `project`). Not given is None, False for a switch, () for a repeatable option:
+# then migrator.toml or the default decides. `--config`, `--quiet` and `--json` are not here:
+# they choose the file and the output, not a setting.
+
+
+@dataclass(frozen=True, kw_only=True)
+class FleetFlags:
+    """Which repos: the options plan, apply and status share."""
+
+    fleet: Path | None = None
+    gitlab_url: str | None = None
+    group: str | None = None
+    project: tuple[str, ...] = ()
+    topic: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    include_archived: bool = False
+    include_forks: bool = False
+    token_var: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanFlags:
+    """`migrator plan`."""
+
+    repos: FleetFlags = FleetFlags()
+    central: Path | None = None
+    families: Path | None = None
+    target_version: str | None = None
+    out: Path | None = None
+    jobs: int | None = None
+    central_name: str | None = None
+    central_path: str | None = None
+    chart_ref: str | None = None
+    style: str | None = None
+    inherited: str | None = None
+    work: Path | None = None
+    shard: str | None = None
+    force: bool = False
+    fresh: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplyFlags:
+    """`migrator apply`: plan's options but --central-name, --central-path and --inherited,
+    and those that shape the merge requests."""
+
+    repos: FleetFlags = FleetFlags()
+    central: Path | None = None
+    families: Path | None = None
+    target_version: str | None = None
+    out: Path | None = None
+    jobs: int | None = None
+    chart_ref: str | None = None
+    style: str | None = None
+    work: Path | None = None
+    shard: str | None = None
+    force: bool = False  # plans blocked repos' change sets too, and proposes them as drafts
+    fresh: bool = False
+    limit: int | None = None
+    canary: int | None = None
+    label: tuple[str, ...] = ()
+    report_link: str | None = None
+
+    def plan_flags(self) -> PlanFlags:
+        """How apply plans before it proposes."""
+        return PlanFlags(
+            repos=self.repos, central=self.central, families=self.families,
+            target_version=self.target_version, out=self.out, jobs=self.jobs,
+            chart_ref=self.chart_ref, style=self.style, work=self.work, shard=self.shard,
+            force=self.force, fresh=self.fresh)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusFlags:
+    """`migrator status`."""
+
+    repos: FleetFlags = FleetFlags()
+    work: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +140,7 @@ class PlanSettings:
     central: Path
     target_version: str
     out: Path
-    work: Path
+    work: WorkDir
     jobs: int = 1
     central_name: str | None = None
     central_path: str | None = None
@@ -73,6 +159,16 @@ class PlanSettings:
     ci_include: CiInclude | None = None
     argocd: ArgoTarget | None = None
     fresh: bool = False  # plan every repo again, even when its inputs did not change
+
+
+@dataclass(frozen=True)
+class StatusSettings:
+    fleet: Path | None
+    gitlab: GitLabOptions | None
+    work: WorkDir
+    track: TrackSettings
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
 
 
 # Every key migrator.toml may hold: a typo is an error, not a silently ignored setting.
@@ -123,61 +219,63 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     return k, n
 
 
-def plan_settings(file_cfg: Mapping[str, Any], flags: Mapping[str, Any]) -> PlanSettings:
-    """Merge flags (None = not given) over the config file and check what is required."""
+def plan_settings(file_cfg: Mapping[str, Any], flags: PlanFlags) -> PlanSettings:
+    """Merge the flags over the config file and check what is required."""
     central = _section(file_cfg, "central")
     plan = _section(file_cfg, "plan")
-    gitlab = gitlab_options(file_cfg, flags)
-
-    def pick(flag: str, section: Mapping[str, Any], key: str, default: Any = None) -> Any:
-        value = flags.get(flag)
-        return section.get(key, default) if value is None else value
-
+    gitlab = gitlab_options(file_cfg, flags.repos)
+    fleet = _given(flags.repos.fleet, plan, "fleet")
+    source = _given(flags.central, central, "source")
+    target_version = _given(flags.target_version, central, "target_version")
+    out = _given(flags.out, plan, "out")
     missing = [name for name, value in (
-        ("--fleet or --gitlab-url", pick("fleet", plan, "fleet") or gitlab),
-        ("--central", pick("central", central, "source")),
-        ("--target-version", pick("target_version", central, "target_version")),
-        ("--out", pick("out", plan, "out")),
+        ("--fleet or --gitlab-url", fleet or gitlab),
+        ("--central", source),
+        ("--target-version", target_version),
+        ("--out", out),
     ) if not value]
     if missing:
         raise ConfigError(f"missing {', '.join(missing)} (flag or migrator.toml)")
-    inherited = str(pick("inherited", plan, "inherited", "pin"))
+    inherited = str(_given(flags.inherited, plan, "inherited", "pin"))
     if inherited not in ("pin", "adopt"):
         raise ConfigError(f"--inherited {inherited}: expected pin or adopt")
-    jobs = int(pick("jobs", plan, "jobs", 0) or 0) or min(4, os.cpu_count() or 1)
+    jobs = int(_given(flags.jobs, plan, "jobs", 0) or 0) or min(4, os.cpu_count() or 1)
     if jobs < 1:
         raise ConfigError("--jobs must be at least 1")
-    out = Path(pick("out", plan, "out"))
-    fleet = pick("fleet", plan, "fleet")
     rewrite = _section(file_cfg, "rewrite")
-    style = str(flags.get("style") or rewrite.get("style", "values-only"))
+    style = str(flags.style or rewrite.get("style", "values-only"))
     if style not in STYLES:
         raise ConfigError(f"--style {style}: expected one of {', '.join(STYLES)}")
     return PlanSettings(
         fleet=Path(fleet) if fleet else None,
-        central=Path(pick("central", central, "source")),
-        target_version=str(pick("target_version", central, "target_version")),
-        out=out,
-        work=Path(pick("work", plan, "work", str(out / ".work"))),
+        central=Path(source),
+        target_version=str(target_version),
+        out=Path(out),
+        work=_work(flags.work, plan, Path(out)),
         jobs=jobs,
-        central_name=pick("central_name", central, "name"),
-        central_path=pick("central_path", central, "path"),
-        families=Path(f) if (f := pick("families", central, "families")) else None,
-        chart_ref=str(pick("chart_ref", central, "ref", DEFAULT_CHART_REF)),
+        central_name=_given(flags.central_name, central, "name"),
+        central_path=_given(flags.central_path, central, "path"),
+        families=Path(f) if (f := _given(flags.families, central, "families")) else None,
+        chart_ref=str(_given(flags.chart_ref, central, "ref", DEFAULT_CHART_REF)),
         inherited=cast(Literal["pin", "adopt"], inherited),
-        mappings=Path(pick("mappings", plan, "mappings", str(default_mappings()))),
+        mappings=Path(plan.get("mappings", str(default_mappings()))),
         cosmetic_keys=tuple(plan.get("cosmetic_keys", DEFAULT_COSMETIC_KEYS)),
         values_dir=str(plan.get("values_dir", "deploy")),
-        force=bool(flags.get("force") or False),
-        shard=parse_shard(flags.get("shard") or plan.get("shard")),
-        include=tuple(flags.get("include") or plan.get("include", ())),
-        exclude=tuple(flags.get("exclude") or plan.get("exclude", ())),
+        force=flags.force,
+        shard=parse_shard(flags.shard or plan.get("shard")),
+        include=tuple(flags.repos.include or plan.get("include", ())),
+        exclude=tuple(flags.repos.exclude or plan.get("exclude", ())),
         gitlab=gitlab,
         style=style,
         ci_include=_ci_include(rewrite),
         argocd=_argocd(rewrite),
-        fresh=bool(flags.get("fresh") or False),
+        fresh=flags.fresh,
     )
+
+
+def _given(flag: object, section: Mapping[str, Any], key: str, default: Any = None) -> Any:
+    """The flag when it was given, else the file's value, else the default."""
+    return section.get(key, default) if flag is None else flag
 
 
 def _ci_include(rewrite: Mapping[str, Any]) -> CiInclude:
@@ -212,27 +310,27 @@ def _argocd(rewrite: Mapping[str, Any]) -> ArgoTarget | None:
     )
 
 
-def gitlab_options(file_cfg: Mapping[str, Any], flags: Mapping[str, Any]) -> GitLabOptions | None:
+def gitlab_options(file_cfg: Mapping[str, Any], flags: FleetFlags) -> GitLabOptions | None:
     """[gitlab] in migrator.toml, overridden by --gitlab-url, --group, ...; None without a URL."""
     section = _section(file_cfg, "gitlab")
-    url = flags.get("gitlab_url") or section.get("url")
+    url = flags.gitlab_url or section.get("url")
     if not url:
         return None
     if "@" in str(url).split("://", 1)[-1].split("/", 1)[0]:
         raise ConfigError("--gitlab-url must not carry credentials: put the token in "
                           "the environment (GITLAB_TOKEN)")
-    group = flags.get("group") or section.get("group")
-    projects = tuple(flags.get("project") or section.get("projects", ()))
+    group = flags.group or section.get("group")
+    projects = tuple(flags.project or section.get("projects", ()))
     if not group and not projects:
         raise ConfigError("--gitlab-url needs --group or --project")
     return GitLabOptions(
         url=str(url).rstrip("/"),
         group=group,
         projects=projects,
-        topics=tuple(flags.get("topic") or section.get("topics", ())),
-        include_archived=bool(flags.get("include_archived") or section.get("include_archived")),
-        include_forks=bool(flags.get("include_forks") or section.get("include_forks")),
-        token_var=str(flags.get("token_var") or section.get("token_var", "GITLAB_TOKEN")),
+        topics=tuple(flags.topic or section.get("topics", ())),
+        include_archived=bool(flags.include_archived or section.get("include_archived")),
+        include_forks=bool(flags.include_forks or section.get("include_forks")),
+        token_var=str(flags.token_var or section.get("token_var", "GITLAB_TOKEN")),
     )
 
 
@@ -252,34 +350,35 @@ def default_mappings() -> Path:
     return Path(__file__).resolve().parents[1] / "mappings"
 
 
-def work_dir(file_cfg: Mapping[str, Any], flag: Path | None) -> Path:
-    """The work dir (clone cache, journal) `status` reads: --work, [plan] work, or the default
-    that plan and apply use (<out>/.work)."""
-    plan = _section(file_cfg, "plan")
+def _work(flag: Path | None, plan: Mapping[str, Any], out: Path | None) -> WorkDir:
+    """--work, else [plan] work, else the default that goes with the reports' directory."""
     if flag is not None:
-        return flag
+        return WorkDir(flag)
     if plan.get("work"):
-        return Path(plan["work"])
-    if plan.get("out"):
-        return Path(plan["out"]) / ".work"
+        return WorkDir(Path(plan["work"]))
+    if out is not None:
+        return WorkDir.default(out)
     raise ConfigError("missing --work (the work dir apply used; or [plan] work/out in "
                       "migrator.toml)")
 
 
-def propose_settings(file_cfg: Mapping[str, Any], plan: PlanSettings,
-                     flags: Mapping[str, Any]) -> ProposeSettings:
-    """[apply] in migrator.toml, overridden by flags. Without GitLab, merge requests become
-    review bundles under the work dir."""
+def forge_settings(gitlab: GitLabOptions | None,
+                   work: WorkDir) -> GitLabSettings | LocalForgeSettings:
+    """Where merge requests are: on GitLab when the fleet is a GitLab group, else review bundles
+    in the work dir. apply writes them there and status reads them back."""
+    if gitlab is not None:
+        return GitLabSettings(gitlab.url, gitlab.token_var)
+    return LocalForgeSettings(work.review)
+
+
+def propose_settings(file_cfg: Mapping[str, Any], plan: PlanSettings, flags: ApplyFlags,
+                     *, plan_id: str, tool_version: str) -> ProposeSettings:
+    """[apply] in migrator.toml, overridden by flags."""
     section = _section(file_cfg, "apply")
-    forge: GitLabSettings | LocalForgeSettings
-    if plan.gitlab is not None:
-        forge = GitLabSettings(plan.gitlab.url, plan.gitlab.token_var)
-    else:
-        forge = LocalForgeSettings(plan.work / "review")
     defaults = ProposeSettings()
-    labels = (*section.get("labels", defaults.labels), *(flags.get("label") or ()))
+    labels = (*section.get("labels", defaults.labels), *flags.label)
     return ProposeSettings(
-        forge=forge,
+        forge=forge_settings(plan.gitlab, plan.work),
         branch_template=str(section.get("branch", defaults.branch_template)),
         bot_name=str(section.get("bot_name", defaults.bot_name)),
         bot_email=str(section.get("bot_email", defaults.bot_email)),
@@ -288,10 +387,27 @@ def propose_settings(file_cfg: Mapping[str, Any], plan: PlanSettings,
         reviewer_ids=tuple(int(x) for x in section.get("reviewer_ids", ())),
         remove_source_branch=bool(section.get("remove_source_branch", True)),
         squash=bool(section.get("squash", True)),
-        force=bool(flags.get("force")),
-        limit=flags.get("limit") if flags.get("limit") is not None else section.get("limit"),
-        canary=flags.get("canary"),
-        report_link=flags.get("report_link") or section.get("report_link"),
-        plan_id=str(flags.get("plan_id", "")),
-        tool_version=str(flags.get("tool_version", "0.0.0")),
+        force=flags.force,
+        limit=flags.limit if flags.limit is not None else section.get("limit"),
+        canary=flags.canary,
+        report_link=flags.report_link or section.get("report_link"),
+        plan_id=plan_id,
+        tool_version=tool_version,
+    )
+
+
+def status_settings(file_cfg: Mapping[str, Any], flags: StatusFlags) -> StatusSettings:
+    """What `status` reads: the fleet as plan lists it, and the work dir and forge apply used.
+    Only --include/--exclude filter it, not [plan] include/exclude."""
+    gitlab = gitlab_options(file_cfg, flags.repos)
+    plan = _section(file_cfg, "plan")
+    work = _work(flags.work, plan, Path(plan["out"]) if plan.get("out") else None)
+    fleet = flags.repos.fleet or plan.get("fleet")
+    return StatusSettings(
+        fleet=Path(fleet) if fleet else None,
+        gitlab=gitlab,
+        work=work,
+        track=TrackSettings(forge=forge_settings(gitlab, work)),
+        include=flags.repos.include,
+        exclude=flags.repos.exclude,
     )

@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import helm_python
-
 from migrator.errors import ConfigError, RepoError
 from migrator.git import run
-from migrator.model import DiffClass, Verdict
+from migrator.model import Verdict
+from migrator.verify import render
 
 CENTRAL_NAME = "app-template"
 TARGET_VERSION = "2.0.0"
@@ -194,10 +193,7 @@ def build_central(dest: Path, fixtures: Path | None = None) -> CentralSources:
     versions = central_versions(fixtures)
     source = central_chart_dir(fixtures)
     repo_dir = dest / "charts"
-    repo_dir.mkdir(parents=True, exist_ok=True)
-    for version in versions:
-        helm_python.package(source / version, destination=repo_dir)
-    helm_python.repo_index_generate(repo_dir)
+    render.write_chart_repository(repo_dir, [source / version for version in versions])
     git_dir = dest / f"{CENTRAL_NAME}.git"
     commits = [Commit(f"Release {CENTRAL_NAME} {v}", read_tree(source / v)) for v in versions]
     write_repo(git_dir, commits, tags={f"v{v}": i for i, v in enumerate(versions)},
@@ -210,17 +206,16 @@ def build_central(dest: Path, fixtures: Path | None = None) -> CentralSources:
 def build_families(dest: Path, fixtures: Path | None = None) -> dict[str, tuple[str, ...]]:
     """Package every version of every older template family into one chart repository at `dest`
     (an empty one when there are none). Returns family -> versions, oldest first."""
-    dest.mkdir(parents=True, exist_ok=True)
     families = {name: family_versions(name, fixtures) for name in family_names(fixtures)}
-    for name, versions in families.items():
-        for version in versions:
-            helm_python.package(chart_source_dir(name, version, fixtures), destination=dest)
-    helm_python.repo_index_generate(dest)
+    render.write_chart_repository(dest, [chart_source_dir(name, version, fixtures)
+                                         for name, versions in families.items()
+                                         for version in versions])
     return families
 
 
 # ---------------------------------------------------------------------------------------------
-# Fleet cases: case.toml (inputs) and expected.toml (what `migrator plan` must conclude)
+# Fleet cases: case.toml (inputs) and expected.toml (what `migrator plan` must conclude: the tests
+# read it through testsupport.fixture_cases; the benchmark fleets pick their cases by its verdict)
 
 
 @dataclass(frozen=True)
@@ -242,39 +237,6 @@ class CaseSpec:
     family: str = CENTRAL_NAME  # chart `forked_from` is a version of: central or an older family
 
 
-@dataclass(frozen=True)
-class EnvExpectation:
-    release: str
-    namespace: str | None
-    values_files: tuple[str, ...]  # as model.Environment: the chart's own values.yaml excluded
-    name: str | None = None  # None: the case does not pin the environment's name
-    set_flags: Mapping[str, str] = field(default_factory=dict)  # key -> value as written
-    keep: tuple[str, ...] = ()  # dotted paths this environment's values file must hold
-    drop: tuple[str, ...] = ()  # dotted paths it must not hold
-
-
-@dataclass(frozen=True)
-class ChartExpectation:
-    path: str
-    name: str
-    lineage: str | None  # origin version lineage must find
-    environments: tuple[EnvExpectation, ...]
-    keep: tuple[str, ...] = ()  # dotted paths (central 2.0.0 schema) the base values must hold
-    drop: tuple[str, ...] = ()  # dotted paths the base values must not hold
-    lineage_chart: str = CENTRAL_NAME  # chart whose version `lineage` is (central or a family)
-
-
-@dataclass(frozen=True)
-class CaseExpectation:
-    case: str
-    verdict: Verdict
-    reason: str  # substring of the repo's reason (case-insensitive)
-    classes: frozenset[DiffClass]  # classes that must appear among the differences found
-    charts: tuple[ChartExpectation, ...] = ()
-    reason_pattern: str | None = None  # regex the reason must match (re.search)
-    never_shown: tuple[str, ...] = ()  # strings no report may contain
-
-
 def case_dir(case: str, fixtures: Path | None = None) -> Path:
     return (fixtures or fixtures_dir()) / "fleet" / case
 
@@ -286,7 +248,8 @@ def case_names(fixtures: Path | None = None) -> tuple[str, ...]:
     return tuple(sorted(p.name for p in root.iterdir() if (p / "case.toml").is_file()))
 
 
-def _toml(path: Path) -> dict[str, Any]:
+def load_toml(path: Path) -> dict[str, Any]:
+    """A fixture's TOML file; a missing or malformed one raises ConfigError naming it."""
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
@@ -298,7 +261,7 @@ def _toml(path: Path) -> dict[str, Any]:
 
 def load_case(case: str, fixtures: Path | None = None) -> CaseSpec:
     path = case_dir(case, fixtures) / "case.toml"
-    data = _toml(path)
+    data = load_toml(path)
     try:
         app = str(data["app"])
         default_version = data.get("app_version")
@@ -315,34 +278,11 @@ def load_case(case: str, fixtures: Path | None = None) -> CaseSpec:
         raise ConfigError(f"{path}: missing key {exc}") from exc
 
 
-def expected(case: str, fixtures: Path | None = None) -> CaseExpectation:
-    """The parsed `expected.toml` of a fleet case."""
+def expected_verdict(case: str, fixtures: Path | None = None) -> Verdict:
+    """The verdict a case's `expected.toml` promises (the tests read the rest of that file)."""
     path = case_dir(case, fixtures) / "expected.toml"
-    data = _toml(path)
     try:
-        charts = tuple(
-            ChartExpectation(
-                path=str(c["path"]), name=str(c["name"]), lineage=c.get("lineage"),
-                lineage_chart=str(c.get("lineage_chart", CENTRAL_NAME)),
-                keep=tuple(c.get("keep", ())), drop=tuple(c.get("drop", ())),
-                environments=tuple(
-                    EnvExpectation(
-                        release=str(e["release"]), namespace=e.get("namespace"),
-                        values_files=tuple(e.get("values_files", ())), name=e.get("name"),
-                        set_flags=dict(e.get("set", {})), keep=tuple(e.get("keep", ())),
-                        drop=tuple(e.get("drop", ())),
-                    )
-                    for e in c.get("environments", [])
-                ),
-            )
-            for c in data.get("charts", [])
-        )
-        return CaseExpectation(
-            case=case, verdict=Verdict(data["verdict"]), reason=str(data["reason"]),
-            classes=frozenset(DiffClass(c) for c in data.get("classes", ())), charts=charts,
-            reason_pattern=data.get("reason_pattern"),
-            never_shown=tuple(data.get("never_shown", ())),
-        )
+        return Verdict(load_toml(path)["verdict"])
     except (KeyError, ValueError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
 
@@ -427,7 +367,7 @@ def rename_app(commits: Iterable[Commit], old: str, new: str) -> tuple[Commit, .
 def migratable_cases(fixtures: Path | None = None) -> tuple[str, ...]:
     """Forks whose expected verdict is ready or review: the material of benchmark fleets."""
     return tuple(c for c in case_names(fixtures)
-                 if expected(c, fixtures).verdict in (Verdict.READY, Verdict.REVIEW)
+                 if expected_verdict(c, fixtures) in (Verdict.READY, Verdict.REVIEW)
                  and load_case(c, fixtures).charts)
 
 

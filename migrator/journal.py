@@ -29,8 +29,8 @@ from typing import Any, Literal
 
 from migrator.credentials import Secret
 from migrator.redact import REDACTED, redact_value
+from migrator.workdir import WorkDir
 
-JOURNAL_FILE = "journal.sqlite"
 SCHEMA_VERSION = 1
 
 # "interrupted": an intent whose run died before its outcome, settled by a later run that
@@ -131,8 +131,9 @@ class Journal:
         self.run_id: int | None = None
 
     @classmethod
-    def open(cls, work_dir: Path) -> Journal:
-        return cls(work_dir / JOURNAL_FILE)
+    def open(cls, work: WorkDir) -> Journal:
+        """The journal of this work dir, creating the dir (0700) on a first run."""
+        return cls(work.create().journal)
 
     def close(self) -> None:
         with self._lock:

@@ -35,6 +35,85 @@ _VERDICT_RANK = {
 }
 
 
+class Kind(StrEnum):
+    """Every conclusion the tool can reach. The values are stable names for report readers."""
+
+    # skipped: nothing to migrate
+    NO_CHART = "no-chart"
+    ALREADY_CENTRAL = "already-central"  # a deploy already names the central chart
+    CENTRAL_WRAPPER = "central-wrapper"  # a Chart.yaml only depends on the central chart
+    # ready
+    IDENTICAL = "identical"
+    # review
+    FUNCTIONAL = "functional-differences"
+    DEPLOY_LEFT = "deploy-left-for-a-person"
+    # blocked
+    DESTRUCTIVE = "destructive-difference"
+    CUSTOMIZED = "template-customization"
+    NOT_RENDERABLE = "chart-does-not-render"  # before any environment could be tried
+    FORK_RENDER_FAILED = "fork-does-not-render"
+    CENTRAL_RENDER_FAILED = "central-does-not-render"
+    DEPLOY_RENDER_FAILED = "rewritten-deploy-does-not-render"
+    # error: the tool could not process it
+    BAD_INPUT = "bad-input"  # a file the tool must read is missing, malformed or unsafe
+    REWRITE_FAILED = "rewrite-failed"
+    FETCH_FAILED = "fetch-failed"
+    INTERNAL = "internal-error"  # a bug: the traceback is in `log`
+
+    @property
+    def verdict(self) -> Verdict:
+        return _VERDICT[self]
+
+
+_VERDICT = {
+    Kind.NO_CHART: Verdict.SKIPPED,
+    Kind.ALREADY_CENTRAL: Verdict.SKIPPED,
+    Kind.CENTRAL_WRAPPER: Verdict.SKIPPED,
+    Kind.IDENTICAL: Verdict.READY,
+    Kind.FUNCTIONAL: Verdict.REVIEW,
+    Kind.DEPLOY_LEFT: Verdict.REVIEW,
+    Kind.DESTRUCTIVE: Verdict.BLOCKED,
+    Kind.CUSTOMIZED: Verdict.BLOCKED,
+    Kind.NOT_RENDERABLE: Verdict.BLOCKED,
+    Kind.FORK_RENDER_FAILED: Verdict.BLOCKED,
+    Kind.CENTRAL_RENDER_FAILED: Verdict.BLOCKED,
+    Kind.DEPLOY_RENDER_FAILED: Verdict.BLOCKED,
+    Kind.BAD_INPUT: Verdict.ERROR,
+    Kind.REWRITE_FAILED: Verdict.ERROR,
+    Kind.FETCH_FAILED: Verdict.ERROR,
+    Kind.INTERNAL: Verdict.ERROR,
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One conclusion. Which fields a kind fills is said in `describe`."""
+
+    kind: Kind
+    detail: str = ""  # the cause in the words of whoever found it (Helm, a YAML parser, git)
+    file: str | None = None  # repo-relative
+    line: int | None = None  # 1-based, in `file`
+    environments: tuple[str, ...] = ()
+    resource: str | None = None  # "Deployment/orders"
+    paths: tuple[str, ...] = ()  # manifest field paths
+    files: tuple[str, ...] = ()  # templates (customizations)
+    count: int = 0  # how many of the same kind there are (differences, deploys, fields)
+    chart: str | None = None  # the chart it is about, in a repo with several
+    upgrade_from: str | None = None  # a repo already on the central chart: versions it leaves
+    log: str | None = None  # where an internal error's traceback was written
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.kind.verdict
+
+    @property
+    def where(self) -> str | None:
+        """`file:line`, `file`, or None."""
+        if self.file is None:
+            return None
+        return f"{self.file}:{self.line}" if self.line is not None else self.file
+
+
 class DiffClass(StrEnum):
     DESTRUCTIVE = "destructive"
     FUNCTIONAL = "functional"
@@ -166,9 +245,6 @@ class ValuesPlan:
     envs: dict[str, dict[str, Any]]  # env -> content of deploy/values-<env>.yaml
     decisions: tuple[ValueDecision, ...]
 
-    def by_reason(self, *reasons: ValueReason) -> tuple[ValueDecision, ...]:
-        return tuple(d for d in self.decisions if d.reason in reasons)
-
 
 @dataclass(frozen=True)
 class ResourceId:
@@ -221,20 +297,14 @@ class EnvResult:
     differences: tuple[Difference, ...]
     kpis_before: tuple[WorkloadKpi, ...] = ()
     kpis_after: tuple[WorkloadKpi, ...] = ()
-    error: str | None = None  # render failure, with file:line where Helm gives one
-
-    @property
-    def worst_class(self) -> DiffClass | None:
-        ranked = sorted((d.diff_class for d in self.differences), key=lambda c: c.rank)
-        return ranked[-1] if ranked else None
+    failure: Outcome | None = None  # a render failure, with file:line where Helm gives one
 
 
 @dataclass(frozen=True)
 class ChartPlan:
     path: str
     name: str
-    verdict: Verdict
-    reason: str
+    outcome: Outcome
     release: str | None = None
     lineage: Lineage | None = None
     values: ValuesPlan | None = None
@@ -245,13 +315,16 @@ class ChartPlan:
     app_version: str | None = None
     source_values_files: tuple[str, ...] = ()  # the fork's values files (before)
 
+    @property
+    def verdict(self) -> Verdict:
+        return self.outcome.verdict
+
 
 @dataclass(frozen=True)
 class RepoPlan:
     repo: RepoRef
     commit: str | None
-    verdict: Verdict
-    reason: str
+    outcome: Outcome  # the repo's own, or that of its worst chart
     charts: tuple[ChartPlan, ...] = ()
     references: tuple[HelmInvocation, ...] = ()  # deploy references to the embedded chart(s)
     patch: str | None = None  # `git apply`-able change set, None when nothing is proposed
@@ -261,6 +334,10 @@ class RepoPlan:
     # "migrate": an embedded chart moves onto the central one; "upgrade": the repo already
     # deploys the central chart and moves to the target version
     kind: Literal["migrate", "upgrade"] = "migrate"
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.outcome.verdict
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,11 @@ def fleet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def plan_settings(central_sources: demo.CentralSources, fleet_dir: Path,
                   tmp_path_factory: pytest.TempPathFactory) -> config.PlanSettings:
     out = tmp_path_factory.mktemp("out")
-    return config.plan_settings({}, {
-        "fleet": fleet_dir, "central": central_sources.repo_dir, "target_version": TARGET,
-        "families": central_sources.families_dir,
-        "out": out, "work": out / "work", "jobs": 2,
-    })
+    return config.plan_settings({}, config.PlanFlags(
+        repos=config.FleetFlags(fleet=fleet_dir), central=central_sources.repo_dir,
+        target_version=TARGET, families=central_sources.families_dir,
+        out=out, work=out / "work", jobs=2,
+    ))
 
 
 @pytest.fixture(scope="session")

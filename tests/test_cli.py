@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from migrator import config, demo
+from testsupport import fixture_cases
 
 MIGRATOR = [sys.executable, "-m", "migrator"]
 
@@ -35,7 +36,7 @@ def test_plan_writes_the_reports_and_exits_1_when_a_repo_errors(
     assert not (out / "repos" / "accounts" / "changes.patch").exists()
     for name in ("fleet.md", "fleet.html", "fleet.csv", "junit.xml"):
         assert (out / name).stat().st_size > 0
-    ready = sum(demo.expected(c).verdict.value == "ready" for c in demo.case_names())
+    ready = sum(fixture_cases.expected(c).verdict.value == "ready" for c in demo.case_names())
     assert "ledger" in proc.stdout and f"{ready} ready" in proc.stdout
 
 

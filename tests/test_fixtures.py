@@ -19,12 +19,13 @@ from migrator.lineage import match as lineage
 from migrator.mapping import Rule, chain, load_mappings, translate
 from migrator.model import DiffClass, Verdict
 from migrator.verify import render as chart_render
+from testsupport import fixture_cases
 
 VERSIONS = demo.central_versions()
 CASES = demo.case_names()
 CENTRAL = demo.central_chart_dir()
 HELPERS = ("name", "fullname", "chart", "labels", "selectorLabels", "serviceAccountName")
-READY = [c for c in CASES if demo.expected(c).verdict is Verdict.READY]
+READY = [c for c in CASES if fixture_cases.expected(c).verdict is Verdict.READY]
 FAMILY = "web-service"
 FAMILY_VERSIONS = demo.family_versions(FAMILY)
 FAMILY_DIR = demo.families_dir() / FAMILY
@@ -82,21 +83,21 @@ def has_path(tree: dict[str, Any], dotted: str) -> bool:
     return True
 
 
-def set_flags(env: demo.EnvExpectation) -> dict[str, Any]:
+def set_flags(env: fixture_cases.EnvExpectation) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, value in env.set_flags.items():
         values = merge(values, helm_python.parse_set_string(f"{key}={value}"))
     return values
 
 
-def fork_values(repo: Path, env: demo.EnvExpectation) -> dict[str, Any]:
+def fork_values(repo: Path, env: fixture_cases.EnvExpectation) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for rel in env.values_files:
         values = merge(values, load_values(repo / rel))
     return merge(values, set_flags(env))
 
 
-def reference_values(case: str, chart: str, env: demo.EnvExpectation) -> dict[str, Any]:
+def reference_values(case: str, chart: str, env: fixture_cases.EnvExpectation) -> dict[str, Any]:
     root = demo.case_dir(case) / "reference" / chart
     values = load_values(root / "values.yaml")
     if env.name is not None:
@@ -475,9 +476,9 @@ def test_tickets_values_through_the_mapping_render_on_central_what_the_fork_rend
 
 def test_a_case_says_which_family_it_was_forked_from() -> None:
     assert demo.load_case("tickets").family == FAMILY
-    assert demo.expected("tickets").charts[0].lineage_chart == FAMILY
+    assert fixture_cases.expected("tickets").charts[0].lineage_chart == FAMILY
     assert demo.load_case("inventory").family == "app-template"
-    assert demo.expected("inventory").charts[0].lineage_chart == "app-template"
+    assert fixture_cases.expected("inventory").charts[0].lineage_chart == "app-template"
 
 
 def test_a_case_forked_from_an_unknown_family_version_names_its_case_file(
@@ -499,7 +500,7 @@ def test_a_case_forked_from_an_unknown_family_version_names_its_case_file(
 @pytest.mark.parametrize("case", CASES)
 def test_every_case_has_a_spec_and_an_expectation(case: str) -> None:
     spec = demo.load_case(case)
-    expectation = demo.expected(case)
+    expectation = fixture_cases.expected(case)
     assert spec.description and expectation.reason
     if expectation.verdict is Verdict.READY:
         assert expectation.classes == {DiffClass.COSMETIC}
@@ -522,10 +523,10 @@ def test_every_case_builds_a_repo_with_a_fork_then_the_team_edits(
     assert run(["status", "--porcelain"], cwd=repo) == ""
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if demo.expected(c).charts])
+@pytest.mark.parametrize("case", [c for c in CASES if fixture_cases.expected(c).charts])
 def test_every_embedded_chart_is_a_renamed_fork_of_its_lineage(
         case: str, fleet: dict[str, Path]) -> None:
-    for chart in demo.expected(case).charts:
+    for chart in fixture_cases.expected(case).charts:
         chart_dir = fleet[case] / chart.path
         # Chart.yaml read directly: ledger's chart cannot load (its values.yaml is broken).
         meta = YAML(typ="safe").load((chart_dir / "Chart.yaml").read_text())
@@ -544,9 +545,9 @@ def test_every_embedded_chart_is_a_renamed_fork_of_its_lineage(
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c not in ("ledger", "audit")
-                                  and demo.expected(c).charts])
+                                  and fixture_cases.expected(c).charts])
 def test_every_fork_renders_with_its_own_values(case: str, fleet: dict[str, Path]) -> None:
-    for chart in demo.expected(case).charts:
+    for chart in fixture_cases.expected(case).charts:
         for env in chart.environments:
             objects = manifests(render(fleet[case] / chart.path, fork_values(fleet[case], env),
                                        env.release, env.namespace))
@@ -557,7 +558,7 @@ def test_every_fork_renders_with_its_own_values(case: str, fleet: dict[str, Path
 @pytest.mark.parametrize("case", READY)
 def test_ready_cases_render_identically_on_the_central_chart_with_reference_values(
         case: str, fleet: dict[str, Path]) -> None:
-    for chart in demo.expected(case).charts:
+    for chart in fixture_cases.expected(case).charts:
         for env in chart.environments:
             before = manifests(render(fleet[case] / chart.path, fork_values(fleet[case], env),
                                       env.release, env.namespace))
@@ -568,7 +569,7 @@ def test_ready_cases_render_identically_on_the_central_chart_with_reference_valu
 
 @pytest.mark.parametrize("case", READY)
 def test_keep_and_drop_lists_agree_with_the_reference_values(case: str) -> None:
-    for chart in demo.expected(case).charts:
+    for chart in fixture_cases.expected(case).charts:
         root = demo.case_dir(case) / "reference" / chart.name
         base = load_values(root / "values.yaml")
         assert [k for k in chart.keep if not has_path(base, k)] == []
@@ -589,7 +590,7 @@ def test_payments_prod_sets_a_value_back_to_the_central_default(
     assert prod["image"]["pullPolicy"] == central["image"]["pullPolicy"]
     assert base["image"]["pullPolicy"] != central["image"]["pullPolicy"]
     # No written file spells out a central default: the base value moves to dev and staging.
-    envs = {e.name: e for e in demo.expected("payments").charts[0].environments}
+    envs = {e.name: e for e in fixture_cases.expected("payments").charts[0].environments}
     assert "image.pullPolicy" in envs["prod"].drop or "image" in envs["prod"].drop
     assert all("image.pullPolicy" in envs[name].keep for name in ("dev", "staging"))
 
@@ -604,7 +605,7 @@ def test_inventory_inherits_a_default_the_target_changed(fleet: dict[str, Path])
 
 
 def test_ledger_values_fail_to_parse_at_the_expected_line(fleet: dict[str, Path]) -> None:
-    expectation = demo.expected("ledger")
+    expectation = fixture_cases.expected("ledger")
     with pytest.raises(helm_python.HelmError) as failure:
         helm_python.Chart.load(fleet["ledger"] / "chart")
     assert expectation.reason_pattern is not None
@@ -613,7 +614,7 @@ def test_ledger_values_fail_to_parse_at_the_expected_line(fleet: dict[str, Path]
 
 def test_audit_fails_to_render_with_a_nil_pointer_at_the_expected_line(
         fleet: dict[str, Path]) -> None:
-    expectation = demo.expected("audit")
+    expectation = fixture_cases.expected("audit")
     with pytest.raises(helm_python.HelmRenderError) as failure:
         render(fleet["audit"] / "chart", {}, "audit", "security")
     assert "nil pointer" in str(failure.value)
@@ -623,13 +624,13 @@ def test_audit_fails_to_render_with_a_nil_pointer_at_the_expected_line(
 
 def test_blocked_forks_render_what_the_central_chart_cannot(fleet: dict[str, Path]) -> None:
     def objects(case: str) -> dict[tuple[str, str, str], dict[str, Any]]:
-        env = demo.expected(case).charts[0].environments[0]
+        env = fixture_cases.expected(case).charts[0].environments[0]
         return manifests(render(fleet[case] / "chart", fork_values(fleet[case], env),
                                 env.release, env.namespace))
 
     assert ("batch/v1", "CronJob", "reports-nightly-export") in objects("reports")
     secret = objects("accounts")[("v1", "Secret", "accounts-db")]
-    assert secret["data"]["password"] in demo.expected("accounts").never_shown
+    assert secret["data"]["password"] in fixture_cases.expected("accounts").never_shown
     gateway = objects("gateway")[("apps/v1", "Deployment", "gateway")]
     containers = [c["name"] for c in gateway["spec"]["template"]["spec"]["containers"]]
     assert containers == ["gateway", "log-shipper"]

@@ -12,29 +12,30 @@ from pathlib import Path
 import pytest
 
 from migrator.credentials import Secret
-from migrator.journal import JOURNAL_FILE, Journal, Proposal
+from migrator.journal import Journal, Proposal
+from migrator.workdir import WorkDir
 
 
 def test_the_journal_uses_write_ahead_logging(tmp_path: Path) -> None:
-    with Journal.open(tmp_path):
+    with Journal.open(WorkDir(tmp_path)):
         pass
-    mode = sqlite3.connect(tmp_path / JOURNAL_FILE).execute("PRAGMA journal_mode").fetchone()[0]
+    mode = sqlite3.connect(WorkDir(tmp_path).journal).execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
 
 
 def test_an_intent_without_outcome_is_pending_after_reopening(tmp_path: Path) -> None:
-    with Journal.open(tmp_path) as journal:
+    with Journal.open(WorkDir(tmp_path)) as journal:
         journal.start_run("apply", "0.1.0")
         first = journal.intent("g/orders", "push", "migrator/x", {"sha": "a" * 40})
         journal.done(first, {"pushed": True})
         journal.intent("g/orders", "mr-create", "migrator/x", {"plan_hash": "p1"})
-    with Journal.open(tmp_path) as journal:
+    with Journal.open(WorkDir(tmp_path)) as journal:
         pending = journal.pending()
     assert [(e.repo, e.kind) for e in pending] == [("g/orders", "mr-create")]
 
 
 def test_an_effect_block_records_the_outcome_or_the_cause(tmp_path: Path) -> None:
-    with Journal.open(tmp_path) as journal:
+    with Journal.open(WorkDir(tmp_path)) as journal:
         with journal.effect("g/a", "push", "b", {"sha": "1" * 40}) as out:
             out["pushed"] = True
         with pytest.raises(RuntimeError), journal.effect("g/a", "mr-create", "b", {}):
@@ -45,7 +46,7 @@ def test_an_effect_block_records_the_outcome_or_the_cause(tmp_path: Path) -> Non
 
 
 def test_a_stage_result_is_ignored_once_its_inputs_changed(tmp_path: Path) -> None:
-    with Journal.open(tmp_path) as journal:
+    with Journal.open(WorkDir(tmp_path)) as journal:
         journal.record_stage("g/a", "plan", "inputs-1", {"verdict": "ready"})
         assert journal.stage_result("g/a", "plan", "inputs-1") == {"verdict": "ready"}
         assert journal.stage_result("g/a", "plan", "inputs-2") is None
@@ -53,7 +54,7 @@ def test_a_stage_result_is_ignored_once_its_inputs_changed(tmp_path: Path) -> No
 
 
 def test_bot_commits_include_pushes_whose_outcome_never_came_back(tmp_path: Path) -> None:
-    with Journal.open(tmp_path) as journal:
+    with Journal.open(WorkDir(tmp_path)) as journal:
         ok = journal.intent("g/a", "push", "br", {"sha": "1" * 40, "plan_hash": "p1"})
         journal.done(ok, {"pushed": True})
         journal.intent("g/a", "push", "br", {"sha": "2" * 40, "plan_hash": "p2"})
@@ -65,7 +66,7 @@ def test_bot_commits_include_pushes_whose_outcome_never_came_back(tmp_path: Path
 
 
 def test_a_note_is_known_posted_unknown_or_never_tried(tmp_path: Path) -> None:
-    with Journal.open(tmp_path) as journal:
+    with Journal.open(WorkDir(tmp_path)) as journal:
         assert journal.note_posted("g/a", 3, "<!-- m -->") is False
         journal.intent("g/a", "note", "3", {"marker": "<!-- m -->"})
         assert journal.note_posted("g/a", 3, "<!-- m -->") is None
@@ -76,24 +77,24 @@ def test_a_note_is_known_posted_unknown_or_never_tried(tmp_path: Path) -> None:
 
 def test_the_journal_refuses_to_store_a_registered_token(tmp_path: Path) -> None:
     token = Secret("s3cr3t-value-that-is-plain")
-    with Journal.open(tmp_path) as journal:
+    with Journal.open(WorkDir(tmp_path)) as journal:
         journal.forbid(token)
         with pytest.raises(ValueError) as err:
             journal.intent("g/a", "push", "b", {"url": f"see {token.reveal()}"})
         with pytest.raises(ValueError):
             journal.failed(journal.intent("g/a", "push", "b", {}), f"boom {token.reveal()}")
     assert token.reveal() not in str(err.value)
-    assert token.reveal().encode() not in (tmp_path / JOURNAL_FILE).read_bytes()
+    assert token.reveal().encode() not in WorkDir(tmp_path).journal.read_bytes()
 
 
 def test_the_journal_refuses_credential_shaped_values(tmp_path: Path) -> None:
-    with Journal.open(tmp_path) as journal, pytest.raises(ValueError):
+    with Journal.open(WorkDir(tmp_path)) as journal, pytest.raises(ValueError):
         journal.record_stage("g/a", "fetch", "h",
                              {"url": "https://oauth2:glpat-abcdefghijklmnop@gitlab.example/x"})
 
 
 def test_proposals_keep_the_latest_state_per_repo(tmp_path: Path) -> None:
-    with Journal.open(tmp_path) as journal:
+    with Journal.open(WorkDir(tmp_path)) as journal:
         journal.set_proposal(Proposal("g/b", "br", "created", 7, "p1", "c1", 1, "u1"))
         journal.set_proposal(Proposal("g/a", "br", "created", 8, "p1", "c2", 4, "u2"))
         journal.set_proposal(Proposal("g/b", "br", "updated", 7, "p2", "c3", 1, "u1"))
@@ -107,7 +108,8 @@ def test_records_written_before_a_kill_9_survive_it(tmp_path: Path) -> None:
         import sys, time
         from pathlib import Path
         from migrator.journal import Journal
-        j = Journal.open(Path({str(tmp_path)!r}))
+        from migrator.workdir import WorkDir
+        j = Journal.open(WorkDir(Path({str(tmp_path)!r})))
         for i in range(1000):
             j.intent("g/a", "push", "br", {{"sha": str(i), "plan_hash": "p"}})
             if i == 5:
@@ -121,7 +123,7 @@ def test_records_written_before_a_kill_9_survive_it(tmp_path: Path) -> None:
     time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    with Journal.open(tmp_path) as journal:
+    with Journal.open(WorkDir(tmp_path)) as journal:
         written = journal.bot_commits("g/a", "br")
     assert 6 <= len(written) < 1000
     assert set(written) == {str(i) for i in range(len(written))}
@@ -129,11 +131,11 @@ def test_records_written_before_a_kill_9_survive_it(tmp_path: Path) -> None:
 
 def test_settling_marks_only_earlier_runs_intents_of_that_repo_interrupted(
         tmp_path: Path) -> None:
-    with Journal.open(tmp_path) as journal:
+    with Journal.open(WorkDir(tmp_path)) as journal:
         journal.start_run("apply", "0.1.0")
         journal.intent("g/a", "mr-create", "br", {})
         journal.intent("g/b", "mr-create", "br", {})
-    with Journal.open(tmp_path) as journal:
+    with Journal.open(WorkDir(tmp_path)) as journal:
         journal.start_run("apply", "0.1.0")
         mine = journal.intent("g/a", "push", "br", {"sha": "5" * 40})
         assert journal.settle_interrupted("g/a") == 1

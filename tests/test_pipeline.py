@@ -9,9 +9,11 @@ import pytest
 
 from migrator import config, demo
 from migrator.lineage import catalog as central
-from migrator.model import RepoPlan
+from migrator.model import Kind, RepoPlan, RepoRef
 from migrator.pipeline import fleet as pipeline
+from migrator.report.reasons import reason
 from migrator.verify import render
+from migrator.workdir import WorkDir
 
 
 def test_each_central_version_is_loaded_once_per_process(
@@ -25,9 +27,9 @@ def test_each_central_version_is_loaded_once_per_process(
         return real_load(path)
 
     monkeypatch.setattr(render, "load", counting_load)
-    settings = config.plan_settings({}, {
-        "fleet": fleet_dir, "central": sources.repo_dir, "target_version": "2.0.0",
-        "out": tmp_path / "out", "jobs": 2})
+    settings = config.plan_settings({}, config.PlanFlags(
+        repos=config.FleetFlags(fleet=fleet_dir), central=sources.repo_dir,
+        target_version="2.0.0", out=tmp_path / "out", jobs=2))
     repos = pipeline.discover(settings)
     done: list[RepoPlan] = []
     pipeline.plan_fleet(repos, settings, on_done=done.append)
@@ -54,7 +56,7 @@ def test_a_repo_that_cannot_be_fetched_is_an_error_and_the_rest_go_on(
              RepoRef(name="gone", slug="gone", url=str(tmp_path / "nowhere"))]
     fleet = pipeline.plan_fleet(repos, plan_settings)
     gone = fleet.repos[-1]
-    assert gone.verdict.value == "error" and gone.reason.startswith("fetch failed")
+    assert gone.verdict.value == "error" and reason(gone).startswith("fetch failed")
     assert all(r.verdict.value != "error" for r in fleet.repos[:2])
 
 
@@ -68,7 +70,7 @@ def test_a_rerun_reuses_plans_whose_inputs_did_not_change(
     origin = tmp_path / "orders"
     subprocess.run(["git", "clone", "-q", str(plan_settings.fleet / "orders"), str(origin)],
                    check=True)
-    settings = replace(plan_settings, fleet=tmp_path, work=tmp_path / "work")
+    settings = replace(plan_settings, fleet=tmp_path, work=WorkDir(tmp_path / "work"))
     planned: list[str] = []
     real = planner.plan_repo
 
@@ -95,7 +97,7 @@ def test_adopting_inherited_defaults_shows_the_change_as_functional(
     adopt = replace(plan_settings, inherited="adopt")
     repos = [r for r in pipeline.discover(adopt) if r.name == "inventory"]
     (plan,) = pipeline.plan_fleet(repos, adopt).repos
-    assert plan.verdict.value == "review", plan.reason
+    assert plan.verdict.value == "review", reason(plan)
     (diff,) = [d for e in plan.charts[0].environments for d in e.differences
                if d.diff_class.value == "functional"]
     assert diff.paths == ("spec.template.spec.containers[inventory].livenessProbe"
@@ -103,3 +105,30 @@ def test_adopting_inherited_defaults_shows_the_change_as_functional(
     assert [(f.before, f.after) for f in diff.fields] == [("30", "10")]
     adopted = [d for d in plan.charts[0].values.decisions if d.reason == "inherited-adopted"]
     assert [d.path for d in adopted] == ["probes.liveness.initialDelaySeconds"]
+
+
+def test_an_internal_error_keeps_its_traceback_in_the_work_dir_and_the_reason_names_it(
+        plan_settings: config.PlanSettings, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # No real input makes the tool fail on purpose, so a bug is planted for one repo.
+    real = pipeline.plan_repo
+
+    def buggy(repo: RepoRef, workdir: Path, ctx: object, commit: str | None = None) -> RepoPlan:
+        if repo.name == "orders":
+            raise KeyError("password=hunter2 surprise")
+        return real(repo, workdir, ctx, commit)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "plan_repo", buggy)
+    work = WorkDir(tmp_path / "work")
+    settings = replace(plan_settings, work=work, fresh=True)
+    repos = [r for r in pipeline.discover(settings) if r.name in ("orders", "catalog")]
+    fleet = pipeline.plan_fleet(repos, settings)
+    by_name = {r.repo.name: r for r in fleet.repos}
+    orders = by_name["orders"]
+    assert orders.outcome.kind is Kind.INTERNAL and orders.outcome.log is not None
+    log = Path(orders.outcome.log)
+    assert log.parent == work.logs and f"traceback in {log}" in reason(orders)
+    text = log.read_text()
+    assert "Traceback (most recent call last)" in text and "in buggy" in text
+    assert "hunter2" not in text and "hunter2" not in reason(orders)
+    assert by_name["catalog"].verdict.value == "ready"

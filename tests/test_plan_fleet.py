@@ -15,7 +15,9 @@ import pytest
 from migrator import demo, tree
 from migrator.locate.refs import find_references, values_paths
 from migrator.model import FleetPlan, RepoPlan, Verdict
+from migrator.report.reasons import reason
 from migrator.verify import manifests, render
+from testsupport import fixture_cases
 
 CASES = demo.case_names()
 FORKS = [c for c in CASES if demo.load_case(c).charts]  # repos with an embedded chart
@@ -27,17 +29,17 @@ def _plan(fleet: FleetPlan, case: str) -> RepoPlan:
 
 @pytest.mark.parametrize("case", CASES)
 def test_case_gets_its_expected_verdict_and_reason(fleet_plan: FleetPlan, case: str) -> None:
-    want = demo.expected(case)
+    want = fixture_cases.expected(case)
     got = _plan(fleet_plan, case)
-    assert got.verdict is want.verdict, got.reason
-    assert want.reason.lower() in got.reason.lower(), got.reason
+    assert got.verdict is want.verdict, reason(got)
+    assert want.reason.lower() in reason(got).lower(), reason(got)
     found = {d.diff_class for c in got.charts for e in c.environments for d in e.differences}
     assert want.classes <= found, (want.classes, found)
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_lineage_finds_the_version_the_fork_came_from(fleet_plan: FleetPlan, case: str) -> None:
-    want = demo.expected(case)
+    want = fixture_cases.expected(case)
     got = _plan(fleet_plan, case)
     for chart in want.charts:
         if chart.lineage is None:
@@ -84,7 +86,7 @@ def _values(repo: Path, files: list[str]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("case", [c for c in CASES
-                                  if demo.expected(c).verdict is Verdict.READY])
+                                  if fixture_cases.expected(c).verdict is Verdict.READY])
 def test_ready_means_the_rewritten_deploy_commands_render_the_same_manifests(
         fleet_plan: FleetPlan, fleet_dir: Path, central_sources: demo.CentralSources,
         tmp_path: Path, case: str) -> None:
@@ -148,7 +150,7 @@ def _command_values(repo: Path, ref: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("case", [c for c in FORKS
-                                  if demo.expected(c).verdict is Verdict.READY])
+                                  if fixture_cases.expected(c).verdict is Verdict.READY])
 def test_ready_means_the_written_files_render_the_same_manifests(
         fleet_plan: FleetPlan, fleet_dir: Path, central_sources: demo.CentralSources,
         tmp_path: Path, case: str) -> None:
@@ -183,8 +185,8 @@ def _set_flags(plan: RepoPlan, env: str) -> dict[str, Any]:
 
 
 # An upgrade renames the team's own keys in their files; it does not minimise them.
-@pytest.mark.parametrize("case", [c for c in FORKS
-                                  if demo.expected(c).verdict in (Verdict.READY, Verdict.REVIEW)])
+@pytest.mark.parametrize("case", [
+    c for c in FORKS if fixture_cases.expected(c).verdict in (Verdict.READY, Verdict.REVIEW)])
 def test_no_written_value_equals_the_central_default(
         fleet_plan: FleetPlan, fleet_dir: Path, central_sources: demo.CentralSources,
         tmp_path: Path, case: str) -> None:
@@ -202,7 +204,7 @@ def test_no_written_value_equals_the_central_default(
 
 @pytest.mark.parametrize("case", CASES)
 def test_expected_keys_are_kept_and_dropped(fleet_plan: FleetPlan, case: str) -> None:
-    want = demo.expected(case)
+    want = fixture_cases.expected(case)
     got = _plan(fleet_plan, case)
     for chart in want.charts:
         plan = next(c for c in got.charts if c.path == chart.path)
@@ -225,7 +227,7 @@ def test_expected_keys_are_kept_and_dropped(fleet_plan: FleetPlan, case: str) ->
 @pytest.mark.parametrize("case", CASES)
 def test_environments_release_and_values_files_come_from_the_deploy_commands(
         fleet_plan: FleetPlan, case: str) -> None:
-    want = demo.expected(case)
+    want = fixture_cases.expected(case)
     got = _plan(fleet_plan, case)
     for chart in want.charts:
         plan = next(c for c in got.charts if c.path == chart.path)

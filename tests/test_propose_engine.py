@@ -11,11 +11,14 @@ import pytest
 from migrator import config, demo
 from migrator.credentials import git_env
 from migrator.discover.gitlab import GitLabFleetSettings, list_repos
-from migrator.forge.gitlab import GitLabSettings
+from migrator.gitlab_api import GitLabSettings
 from migrator.model import FleetPlan, RepoRef, Verdict
 from migrator.pipeline import fleet as pipeline
-from migrator.propose.apply import ProposeSettings, marked_plan, run_apply, summarize
+from migrator.propose.apply import run_apply, summarize
+from migrator.propose.describe import marked_plan
+from migrator.propose.settings import ProposeSettings
 from migrator.report.markdown import repo_markdown
+from migrator.workdir import WorkDir
 from tests.forge.fleetkit import git_out
 from testsupport.gitlab_sim import GitLabSim
 
@@ -34,10 +37,10 @@ def hosted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         yield sim, list_repos(GitLabFleetSettings(GitLabSettings(sim.url), group="shop"))
 
 
-def plan(repos: list[RepoRef], central: demo.CentralSources, work: Path) -> FleetPlan:
-    settings = config.plan_settings({}, {
-        "fleet": work, "central": central.repo_dir, "target_version": "2.0.0",
-        "out": work / "out", "work": work, "jobs": 2})
+def plan(repos: list[RepoRef], central: demo.CentralSources, work: WorkDir) -> FleetPlan:
+    settings = config.plan_settings({}, config.PlanFlags(
+        repos=config.FleetFlags(fleet=work.root), central=central.repo_dir,
+        target_version="2.0.0", out=work.root / "out", work=work.root, jobs=2))
     return pipeline.plan_fleet(repos, settings, git_env=git_env())
 
 
@@ -45,12 +48,12 @@ def test_engine_plans_become_merge_requests_and_a_second_run_changes_nothing(
         hosted: tuple[GitLabSim, list[RepoRef]], central_sources: demo.CentralSources,
         tmp_path: Path) -> None:
     sim, repos = hosted
-    work = tmp_path / "work"
+    work = WorkDir(tmp_path / "work")
     fleet = plan(repos, central_sources, work)
     verdicts = {p.repo.name: p.verdict for p in fleet.repos}
     assert verdicts == {"shop/accounts": Verdict.BLOCKED, "shop/billing": Verdict.READY,
                         "shop/docs-site": Verdict.SKIPPED, "shop/orders": Verdict.READY}
-    clones = {r.slug: work / "cache" / r.slug for r in repos}
+    clones = {r.slug: work.clone(r.slug) for r in repos}
     settings = ProposeSettings(forge=GitLabSettings(sim.url), plan_id=fleet.plan_id,
                                tool_version=fleet.tool_version)
     outcomes = run_apply(fleet.repos, fleet.central, settings, work, clones)

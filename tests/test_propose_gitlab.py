@@ -17,17 +17,15 @@ import pytest
 from migrator import git
 from migrator.credentials import git_env
 from migrator.discover.gitlab import GitLabFleetSettings, list_repos
-from migrator.forge.gitlab import GitLabForge, GitLabSettings, MrInfo
+from migrator.forge import MrInfo
+from migrator.forge.gitlab import GitLabForge
+from migrator.gitlab_api import GitLabSettings
 from migrator.journal import Journal
 from migrator.model import RepoRef
-from migrator.propose.apply import (
-    NOTE_MARKER,
-    PLAN_TRAILER,
-    ProposeSettings,
-    marked_plan,
-    propose,
-    summarize,
-)
+from migrator.propose.apply import propose, summarize
+from migrator.propose.describe import NOTE_MARKER, PLAN_TRAILER, marked_plan
+from migrator.propose.settings import ProposeSettings
+from migrator.workdir import WorkDir
 from tests.forge.fleetkit import (
     CENTRAL,
     ELIGIBLE,
@@ -106,9 +104,9 @@ def test_a_rerun_on_an_unchanged_fleet_makes_no_write_request(fleet: Fleet) -> N
 
 def test_a_rerun_without_the_journal_still_writes_nothing(small: Fleet) -> None:
     small.apply()
-    (small.work / "journal.sqlite").unlink()
+    small.work.journal.unlink()
     for extra in ("-wal", "-shm"):
-        (small.work / f"journal.sqlite{extra}").unlink(missing_ok=True)
+        Path(f"{small.work.journal}{extra}").unlink(missing_ok=True)
     small.sim.reset_log()
     outcomes = small.apply()
     assert summarize(outcomes) == {"not-eligible": 2, "unchanged": 2}
@@ -124,8 +122,8 @@ def test_an_older_bot_branch_without_mr_or_journal_is_pushed_over_and_proposed(
     assert {o.action for o in first if o.action != "not-eligible"} == {"error"}
     old_head = small.sim.branches("platform/apps/orders")[BRANCH]
     small.sim.faults.clear()
-    for name in ("journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm"):
-        (small.work / name).unlink(missing_ok=True)
+    for extra in ("", "-wal", "-shm"):
+        Path(f"{small.work.journal}{extra}").unlink(missing_ok=True)
     outcomes = {o.repo: o for o in small.apply(small.plans(version="2.4.0"))}
     orders = outcomes["platform/apps/orders"]
     assert orders.action == "created" and orders.pushed
@@ -303,7 +301,7 @@ def test_kill_9_in_the_middle_of_apply_then_rerun_ends_with_one_mr_and_one_push_
     fleet.sim.faults.delay(0.4, method="POST", route="/projects/:id/merge_requests")
     config = tmp_path / "child.json"
     config.write_text(json.dumps({
-        "url": fleet.sim.url, "work": str(fleet.work),
+        "url": fleet.sim.url, "work": str(fleet.work.root),
         "repos": [dataclasses.asdict(r) for r in fleet.repos],
         "clones": {slug: str(p) for slug, p in fleet.clones.items()},
     }))
@@ -315,7 +313,7 @@ def test_kill_9_in_the_middle_of_apply_then_rerun_ends_with_one_mr_and_one_push_
     in_flight = False
     while time.monotonic() < deadline and child.poll() is None and not in_flight:
         time.sleep(0.05)
-        if (fleet.work / "journal.sqlite").exists():
+        if fleet.work.journal.exists():
             with Journal.open(fleet.work) as journal:
                 pending = journal.pending()
                 done_creates = [e for e in journal.all_effects()
@@ -357,10 +355,10 @@ def test_the_token_never_leaves_the_environment(
 
     sim.add_token(TOKEN, scopes=("api",), user="migrator-bot")
     seed_sim_fleet(sim, tmp_path, SMALL)
-    work = tmp_path / "work"
+    work = WorkDir(tmp_path / "work")
     repos = list_repos(GitLabFleetSettings(GitLabSettings(sim.url), group="platform"))
     # the real fetch: blobless shallow clones over HTTP, authenticated by the helper
-    clones = clone_all(repos, work / "cache", env=git_env("GITLAB_TOKEN"))
+    clones = clone_all(repos, work.cache, env=git_env("GITLAB_TOKEN"))
     fleet = Fleet(sim, work, repos, clones)
     fleet.apply(fleet.plans())
     fleet.apply(fleet.plans(version="2.4.0"))
@@ -375,8 +373,8 @@ def test_the_token_never_leaves_the_environment(
     assert all(TOKEN not in " ".join(argv) for argv in sim.git_argv_log)
     assert sim.git_argv_log
     assert all(TOKEN not in e for e in errors)
-    written = [p for p in work.rglob("*") if p.is_file()]
+    written = [p for p in work.root.rglob("*") if p.is_file()]
     assert any(p.name == "config" and ".git" in p.parts for p in written)
-    assert any(p.name.startswith("journal.sqlite") for p in written)
+    assert any(p.name.startswith(work.journal.name) for p in written)
     for path in written:
         assert TOKEN.encode() not in path.read_bytes(), path

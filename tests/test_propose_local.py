@@ -13,16 +13,10 @@ from migrator.discover.local import LocalFleetSettings, list_repos
 from migrator.forge.local import LocalForge, LocalForgeSettings
 from migrator.journal import Journal
 from migrator.model import RepoPlan, RepoRef, Verdict
-from migrator.propose.apply import (
-    NOTE_MARKER,
-    PLAN_TRAILER,
-    ProposeSettings,
-    fit_description,
-    marked_plan,
-    propose,
-    run_apply,
-    summarize,
-)
+from migrator.propose.apply import propose, run_apply, summarize
+from migrator.propose.describe import NOTE_MARKER, PLAN_TRAILER, marked_plan
+from migrator.propose.settings import ProposeSettings
+from migrator.workdir import WorkDir
 from tests.forge.fleetkit import (
     CENTRAL,
     HUMAN,
@@ -38,7 +32,7 @@ VERDICTS = {"billing": Verdict.READY, "orders": Verdict.READY, "payments": Verdi
             "search": Verdict.BLOCKED, "static": Verdict.SKIPPED}
 
 
-Fleet = tuple[list[RepoRef], dict[str, Path], Path]
+Fleet = tuple[list[RepoRef], dict[str, Path], WorkDir]
 
 
 @pytest.fixture
@@ -46,8 +40,8 @@ def fleet(tmp_path: Path) -> Fleet:
     for name in VERDICTS:
         make_repo(tmp_path / "fleet" / name, app_files(name))
     repos = list_repos(LocalFleetSettings(tmp_path / "fleet"))
-    clones = clone_all(repos, tmp_path / "work" / "cache")
-    return repos, clones, tmp_path / "work"
+    work = WorkDir(tmp_path / "work")
+    return repos, clone_all(repos, work.cache), work
 
 
 def plans_for(repos: list[RepoRef], clones: dict[str, Path], **kw: str) -> list[RepoPlan]:
@@ -60,8 +54,8 @@ def plans_for(repos: list[RepoRef], clones: dict[str, Path], **kw: str) -> list[
     return out
 
 
-def settings(work: Path, **kw: object) -> ProposeSettings:
-    return ProposeSettings(forge=LocalForgeSettings(work / "review"),
+def settings(work: WorkDir, **kw: object) -> ProposeSettings:
+    return ProposeSettings(forge=LocalForgeSettings(work.review),
                            **kw)  # type: ignore[arg-type]
 
 
@@ -73,11 +67,11 @@ def test_apply_opens_one_bundle_per_eligible_repo_committed_by_the_bot(fleet: Fl
     assert [(o.repo, o.action) for o in outcomes] == [
         ("billing", "created"), ("orders", "created"), ("payments", "created"),
         ("search", "not-eligible"), ("static", "not-eligible")]
-    mr = json.loads((work / "review" / "payments" / "mr.json").read_text())
+    mr = json.loads((work.review / "payments" / "mr.json").read_text())
     assert mr["title"].startswith("Draft: ")
     assert mr["source_branch"] == "migrator/app-template-2.3.0"
     assert "migrator::review" in mr["labels"] and "migrator" in mr["labels"]
-    ready = json.loads((work / "review" / "orders" / "mr.json").read_text())
+    ready = json.loads((work.review / "orders" / "mr.json").read_text())
     assert not ready["title"].startswith("Draft: ")
     # the commit: the bot's, with the plan trailer, on top of the planned commit
     orders = next(o for o in outcomes if o.repo == "orders")
@@ -90,8 +84,8 @@ def test_apply_opens_one_bundle_per_eligible_repo_committed_by_the_bot(fleet: Fl
     assert git.head(clone) == heads["orders"]
     assert git_out(clone, "status", "--porcelain") == ""
     # the bundle's patch really migrates the repo
-    patch = (work / "review" / "orders" / "changes.patch").read_text()
-    target = work.parent / "fleet" / "orders"
+    patch = (work.review / "orders" / "changes.patch").read_text()
+    target = work.root.parent / "fleet" / "orders"
     git.run(["am", "--quiet"], cwd=target, input_text=patch, env=HUMAN)
     assert not (target / "deploy" / "helm" / "orders").exists()
     assert "app-template" in (target / ".gitlab-ci.yml").read_text()
@@ -101,12 +95,12 @@ def test_a_second_apply_with_unchanged_plans_writes_nothing(fleet: Fleet) -> Non
     repos, clones, work = fleet
     plans = plans_for(repos, clones)
     run_apply(plans, CENTRAL, settings(work), work, clones, describe=describe)
-    before = {p: p.stat().st_mtime_ns for p in (work / "review").rglob("*")}
+    before = {p: p.stat().st_mtime_ns for p in (work.review).rglob("*")}
     with Journal.open(work) as journal:
         effects_before = len(journal.all_effects())
     outcomes = run_apply(plans, CENTRAL, settings(work), work, clones, describe=describe)
     assert summarize(outcomes) == {"not-eligible": 2, "unchanged": 3}
-    assert {p: p.stat().st_mtime_ns for p in (work / "review").rglob("*")} == before
+    assert {p: p.stat().st_mtime_ns for p in (work.review).rglob("*")} == before
     with Journal.open(work) as journal:
         assert len(journal.all_effects()) == effects_before
 
@@ -124,9 +118,9 @@ def test_a_changed_plan_updates_the_same_merge_request(fleet: Fleet) -> None:
         assert outcome.action == "updated" and outcome.pushed
         assert outcome.mr_iid == by_repo[outcome.repo].mr_iid
         assert outcome.commit != by_repo[outcome.repo].commit
-        mr = json.loads((work / "review" / plan.repo.slug / "mr.json").read_text())
+        mr = json.loads((work.review / plan.repo.slug / "mr.json").read_text())
         assert marked_plan(mr["description"]) == plan.plan_hash
-    assert "values-extra.yaml" in (work / "review" / "orders" / "changes.patch").read_text()
+    assert "values-extra.yaml" in (work.review / "orders" / "changes.patch").read_text()
 
 
 def test_force_proposes_a_blocked_repo_as_a_draft(fleet: Fleet) -> None:
@@ -144,7 +138,7 @@ def test_limit_holds_back_new_merge_requests_but_still_updates_existing_ones(fle
     first = run_apply(plans_for(repos, clones), CENTRAL, settings(work, limit=1), work, clones,
                       describe=describe)
     assert [o.action for o in first[:3]] == ["created", "deferred", "deferred"]
-    assert not (work / "review" / "orders").exists()  # nothing pushed for a deferred repo
+    assert not (work.review / "orders").exists()  # nothing pushed for a deferred repo
     changed = plans_for(repos, clones, version="2.3.1")
     second = run_apply(changed, CENTRAL, settings(work, limit=1), work, clones,
                        describe=describe)
@@ -175,7 +169,7 @@ def test_a_branch_someone_else_moved_is_flagged_and_noted_once(fleet: Fleet) -> 
     plans = plans_for(repos, clones)
     run_apply(plans, CENTRAL, settings(work), work, clones, describe=describe)
     clone = clones["orders"]
-    bundle = work / "review" / "orders" / "branch.json"
+    bundle = work.review / "orders" / "branch.json"
     bot_sha = json.loads(bundle.read_text())["sha"]
     tree = git_out(clone, "rev-parse", f"{bot_sha}^{{tree}}")
     human = git_out(clone, "commit-tree", tree, "-p", bot_sha, "-m", "tweak values",
@@ -190,7 +184,7 @@ def test_a_branch_someone_else_moved_is_flagged_and_noted_once(fleet: Fleet) -> 
         assert human[:12] in orders.cause
         billing.append(next(o for o in outcomes if o.repo == "billing").action)
     assert json.loads(bundle.read_text())["sha"] == human  # never overwritten
-    notes = (work / "review" / "orders" / "notes.md").read_text()
+    notes = (work.review / "orders" / "notes.md").read_text()
     assert notes.count(NOTE_MARKER) == 1
     assert billing == ["updated", "unchanged"]  # the rest of the fleet goes on
 
@@ -199,7 +193,7 @@ def test_without_a_forge_setting_the_bundle_goes_under_the_work_dir(fleet: Fleet
     repos, clones, work = fleet
     run_apply(plans_for(repos, clones)[:1], CENTRAL, ProposeSettings(), work, clones,
               describe=describe)
-    assert (work / "review" / "billing" / "mr.json").exists()
+    assert (work.review / "billing" / "mr.json").exists()
 
 
 def test_a_missing_clone_is_an_error_for_that_repo(fleet: Fleet) -> None:
@@ -207,24 +201,7 @@ def test_a_missing_clone_is_an_error_for_that_repo(fleet: Fleet) -> None:
     plans = plans_for(repos, clones)[:2]
     with Journal.open(work) as journal:
         outcomes = propose(plans, CENTRAL, settings(work), journal, {"orders": clones["orders"]},
-                           forge=LocalForge(LocalForgeSettings(work / "review")),
+                           forge=LocalForge(LocalForgeSettings(work.review)),
                            describe=describe)
     assert outcomes[0].action == "error" and "no clone" in outcomes[0].cause
     assert outcomes[1].action == "created"
-
-
-def test_a_long_report_is_cut_at_a_line_with_a_pointer_and_closed_sections() -> None:
-    body = "# Report\n<details><summary>all</summary>\n\n```yaml\n" + "key: value\n" * 5000
-    text = fit_description(body, "abc123", 2000, "Full report: https://ci.example/r.md")
-    assert len(text) <= 2000
-    assert text.rstrip().endswith("<!-- migrator-plan: abc123 -->")
-    assert "Full report: https://ci.example/r.md" in text
-    assert text.count("```") % 2 == 0
-    assert text.count("<details") == text.count("</details>")
-    assert marked_plan(text) == "abc123"
-
-
-def test_a_short_report_is_kept_whole_with_the_plan_marker() -> None:
-    text = fit_description("short report\n", "h1", 1000, "unused")
-    assert text.startswith("short report\n") and "unused" not in text
-    assert marked_plan(text) == "h1"

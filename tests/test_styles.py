@@ -61,5 +61,6 @@ def test_the_dependency_wrapper_renders_the_fork_with_real_helm(
 
 def test_an_unknown_style_is_a_usage_error(plan_settings: config.PlanSettings) -> None:
     with pytest.raises(Exception, match="--style nope: expected one of"):
-        config.plan_settings({}, {"fleet": plan_settings.fleet, "central": "c",
-                                  "target_version": "1", "out": "o", "style": "nope"})
+        config.plan_settings({}, config.PlanFlags(
+            repos=config.FleetFlags(fleet=plan_settings.fleet), central=Path("c"),
+            target_version="1", out=Path("o"), style="nope"))

@@ -38,6 +38,7 @@ from migrator.suggest import (
     suggest,
 )
 from migrator.verify.render import parse_values
+from testsupport.outcomes import outcome_for
 
 DATA = Path(__file__).parent / "data" / "suggest"
 SHIPPED = Path(__file__).resolve().parents[1] / "mappings"
@@ -60,13 +61,13 @@ def chart(family: str, version: str, unmapped: Sequence[str], written: Sequence[
           env: str | None = None, value: Any = 1) -> ChartPlan:
     decisions = (tuple(ValueDecision(p, "unmapped", value, env=env) for p in unmapped)
                  + tuple(ValueDecision(p, "deliberate", 2) for p in written))
-    return ChartPlan("chart", "app", Verdict.REVIEW, "unmapped keys",
+    return ChartPlan("chart", "app", outcome_for(Verdict.REVIEW),
                      lineage=Lineage(family, version, 1.0, ()),
                      values=ValuesPlan({}, {}, decisions))
 
 
 def repo(name: str, *charts: ChartPlan) -> RepoPlan:
-    return RepoPlan(RepoRef(name, name, f"/fleet/{name}"), "0" * 40, Verdict.REVIEW, "review",
+    return RepoPlan(RepoRef(name, name, f"/fleet/{name}"), "0" * 40, outcome_for(Verdict.REVIEW),
                     charts=charts)
 
 
@@ -174,9 +175,9 @@ def test_repos_are_counted_once_across_charts_environments_and_origin_versions(
 
 def test_charts_without_lineage_or_values_are_left_out(
         central: dict[str, Any], shipped: tuple[Mapping, ...]) -> None:
-    no_lineage = ChartPlan("chart", "app", Verdict.ERROR, "no lineage", values=ValuesPlan(
+    no_lineage = ChartPlan("chart", "app", outcome_for(Verdict.ERROR), values=ValuesPlan(
         {}, {}, (ValueDecision("deployment.replicas", "unmapped", 1),)))
-    no_values = ChartPlan("chart", "app", Verdict.ERROR, "unparsable",
+    no_values = ChartPlan("chart", "app", outcome_for(Verdict.ERROR),
                           lineage=Lineage("app-template", "1.2.0", 1.0, ()))
     assert suggest(fleet(repo("orders", no_lineage, no_values)), central, shipped) == []
 
@@ -396,9 +397,9 @@ legacyAuth:
 
 
 def _plan(fleet_dir: Path, central_repo: Path, mappings: Path, out: Path) -> FleetPlan:
-    settings = config.plan_settings({}, {
-        "fleet": fleet_dir, "central": central_repo, "target_version": TARGET, "out": out,
-        "work": out / "work", "jobs": 2, "mappings": mappings})
+    settings = dataclasses.replace(config.plan_settings({}, config.PlanFlags(
+        repos=config.FleetFlags(fleet=fleet_dir), central=central_repo, target_version=TARGET,
+        out=out, work=out / "work", jobs=2)), mappings=mappings)
     plan = pipeline.plan_fleet(pipeline.discover(settings), settings)
     out.mkdir(parents=True, exist_ok=True)
     shards.save_state(plan, out)

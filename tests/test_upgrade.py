@@ -10,6 +10,7 @@ from migrator import config
 from migrator.model import FleetPlan, Verdict
 from migrator.pipeline import fleet as pipeline
 from migrator.report.markdown import mr_title
+from migrator.report.reasons import reason
 
 
 def _alerts(fleet: FleetPlan):  # type: ignore[no-untyped-def]
@@ -18,8 +19,8 @@ def _alerts(fleet: FleetPlan):  # type: ignore[no-untyped-def]
 
 def test_an_app_on_an_older_central_version_gets_an_upgrade(fleet_plan: FleetPlan) -> None:
     plan = _alerts(fleet_plan)
-    assert plan.kind == "upgrade" and plan.verdict is Verdict.READY, plan.reason
-    assert plan.reason.startswith("upgrade from 1.1.0:")
+    assert plan.kind == "upgrade" and plan.verdict is Verdict.READY, reason(plan)
+    assert reason(plan).startswith("upgrade from 1.1.0:")
     assert mr_title(plan, fleet_plan.central) == (
         "Upgrade the central chart app-template to 2.0.0 (was: 1.1.0)")
     patch = plan.patch or ""
@@ -43,9 +44,9 @@ def test_a_version_the_central_source_does_not_publish_is_an_error(
     ci.write_text(ci.read_text().replace("--version 1.1.0 -f", "--version 0.9.0 -f"))
     subprocess.run(["git", "-C", str(repo), "-c", "user.name=a", "-c", "user.email=a@b",
                     "commit", "-qam", "older"], check=True)
-    settings = config.plan_settings({}, {
-        "fleet": tmp_path / "fleet", "central": plan_settings.central,
-        "target_version": "2.0.0", "out": tmp_path / "out"})
+    settings = config.plan_settings({}, config.PlanFlags(
+        repos=config.FleetFlags(fleet=tmp_path / "fleet"), central=plan_settings.central,
+        target_version="2.0.0", out=tmp_path / "out"))
     (plan,) = pipeline.plan_fleet(pipeline.discover(settings), settings).repos
     assert plan.verdict is Verdict.ERROR
-    assert "deploys app-template 0.9.0, which the central source does not publish" in plan.reason
+    assert "deploys app-template 0.9.0, which the central source does not publish" in reason(plan)

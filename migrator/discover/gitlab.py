@@ -25,13 +25,8 @@ from gitlab.exceptions import GitlabError
 
 from migrator.discover.local import matches, unique_slugs
 from migrator.errors import ConfigError
-from migrator.forge.gitlab import (
-    ONCE,
-    ForgeError,
-    GitLabSettings,
-    connect,
-    describe_http_error,
-)
+from migrator.forge import ForgeError
+from migrator.gitlab_api import ONCE, GitLabSettings, connect, describe_http_error
 from migrator.model import RepoRef
 
 

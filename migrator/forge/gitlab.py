@@ -1,27 +1,16 @@
-"""Merge requests, notes and branches on GitLab: the only module that calls python-gitlab for them.
+"""Merge requests, notes and branches on GitLab: the forge for a GitLab instance.
 
-Transport policy (one place for all of it):
-
-- before a request, when the last response said `RateLimit-Remaining` is nearly exhausted,
-  wait until its `RateLimit-Reset` so the server never has to answer 429;
-- on 429, wait `Retry-After` (or until `RateLimit-Reset`) and try again;
-- 5xx and dropped connections are retried with capped exponential backoff, but only for
-  requests that are safe to repeat (GET/PUT/HEAD/DELETE). A POST that failed that way may or
-  may not have happened: `GitLabForge` resolves it by looking (does the MR / note exist?)
-  before posting again, so a flaky network never makes a second MR or note;
-- every retry budget is bounded; what still fails raises `ForgeError` naming the repo.
-
-The records here (`MrInfo`, `MrSpec`) are the forge contract `propose` and `track` speak; the
-local review-bundle forge (`forge/local.py`) returns the same records.
+Its HTTP goes through the shared client (`migrator/gitlab_api.py`: pacing, retries, errors in
+words). What is particular to merge requests lives here: a POST whose fate is unknown (5xx,
+dropped connection) is resolved by looking for the MR or note before posting again, so a flaky
+network never makes a second one; GitLab's 409 on create names the existing MR, which
+`propose` adopts.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,95 +19,15 @@ import requests
 from gitlab.exceptions import GitlabError
 
 from migrator import git
-from migrator.credentials import DEFAULT_TOKEN_VAR, Secret, git_env, token_from_env
-from migrator.errors import GitError, MigratorError
+from migrator.credentials import Secret, git_env
+from migrator.errors import GitError
+from migrator.forge import CommitInfo, ForgeError, MergeRequestExists, MrInfo, MrSpec
+from migrator.gitlab_api import ONCE, GitLabSettings, connect, describe_http_error, uncertain
 from migrator.model import RepoRef
+from migrator.mrtext import DRAFT_PREFIX, TITLE_LIMIT
 
-# GitLab refuses longer titles (Issuable::TITLE_LENGTH_MAX) and descriptions of more than
-# 1 MiB characters (Issuable::DESCRIPTION_LENGTH_MAX).
-TITLE_LIMIT = 255
-DESCRIPTION_LIMIT = 1_048_576
-DRAFT_PREFIX = "Draft: "
-
-_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-_TRANSIENT = frozenset({500, 502, 503, 504})
-# Passed on every python-gitlab call: the session below owns retries, python-gitlab must not
-# add its own loop on top (it would multiply the budget and sleep without a cap).
-ONCE: dict[str, Any] = {"obey_rate_limit": False, "retry_transient_errors": False}
 _MR_REF = re.compile(r"!(\d+)")
 T = TypeVar("T")
-
-
-class ForgeError(MigratorError):
-    """A GitLab call failed for this repo; the message says which and why (never the token)."""
-
-
-class MergeRequestExists(ForgeError):
-    """GitLab answered 409: an open MR for this source branch already exists (iid given)."""
-
-    def __init__(self, repo: str, iid: int) -> None:
-        super().__init__(f"{repo}: an open merge request for this branch already exists: !{iid}")
-        self.iid = iid
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 5  # per request, first try included
-    backoff: float = 0.5  # seconds before the first retry; doubles each time
-    max_backoff: float = 8.0
-    max_wait: float = 120.0  # longest Retry-After/RateLimit-Reset wait honoured; longer fails
-    min_remaining: int = 2  # slow down when RateLimit-Remaining falls to this
-    sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class GitLabSettings:
-    url: str
-    token_var: str = DEFAULT_TOKEN_VAR
-    timeout: float = 30.0
-    retry: RetryPolicy = RetryPolicy()
-    ssl_verify: bool = True
-
-
-@dataclass(frozen=True)
-class MrSpec:
-    """What `propose` wants a merge request to look like."""
-
-    source_branch: str
-    target_branch: str
-    title: str  # already prefixed with DRAFT_PREFIX when it must be a draft
-    description: str
-    labels: tuple[str, ...] = ()
-    assignee_ids: tuple[int, ...] = ()
-    reviewer_ids: tuple[int, ...] = ()
-    remove_source_branch: bool = True
-    squash: bool = True
-
-
-@dataclass(frozen=True)
-class MrInfo:
-    iid: int
-    web_url: str
-    state: str  # "opened", "closed", "merged", "locked"
-    title: str
-    description: str
-    source_branch: str
-    target_branch: str
-    sha: str | None  # head of the source branch as GitLab last saw it
-    draft: bool = False
-    labels: tuple[str, ...] = ()
-    detailed_merge_status: str | None = None
-    has_conflicts: bool = False
-    pipeline_status: str | None = None
-    merge_status: str | None = None
-
-
-@dataclass(frozen=True)
-class CommitInfo:
-    sha: str
-    author_email: str
-    committer_email: str
-    message: str
 
 
 def mr_from_json(data: Mapping[str, Any]) -> MrInfo:
@@ -141,131 +50,6 @@ def mr_from_json(data: Mapping[str, Any]) -> MrInfo:
         pipeline_status=pipeline.get("status") if isinstance(pipeline, Mapping) else None,
         merge_status=data.get("merge_status"),
     )
-
-
-class PacedSession(requests.Session):
-    """A requests session that applies `RetryPolicy` (see the module docstring)."""
-
-    def __init__(self, policy: RetryPolicy) -> None:
-        super().__init__()
-        self.policy = policy
-        self._remaining: int | None = None
-        self._reset_at: float | None = None
-
-    def request(self, method: str | bytes, url: str | bytes,
-                *args: Any, **kwargs: Any) -> requests.Response:
-        verb = method.decode() if isinstance(method, bytes) else method
-        idempotent = verb.upper() in _IDEMPOTENT
-        attempt = 0
-        while True:
-            attempt += 1
-            self._pace()
-            try:
-                response = super().request(verb, url, *args, **kwargs)
-            except (requests.ConnectionError, requests.Timeout):
-                if not idempotent or attempt >= self.policy.max_attempts:
-                    raise
-                self.policy.sleep(self._backoff(attempt))
-                continue
-            self._note_limits(response)
-            if attempt >= self.policy.max_attempts:
-                return response
-            if response.status_code == 429:
-                wait = self._retry_after(response)
-                if wait is None or wait > self.policy.max_wait:
-                    return response
-                self.policy.sleep(wait)
-                continue
-            if response.status_code in _TRANSIENT and idempotent:
-                self.policy.sleep(self._backoff(attempt))
-                continue
-            return response
-
-    def _backoff(self, attempt: int) -> float:
-        return float(min(self.policy.backoff * 2 ** (attempt - 1), self.policy.max_backoff))
-
-    def _pace(self) -> None:
-        if self._remaining is None or self._reset_at is None:
-            return
-        if self._remaining > self.policy.min_remaining:
-            return
-        wait = self._reset_at - time.time()
-        if wait > 0:
-            self.policy.sleep(min(wait, self.policy.max_wait))
-        self._remaining = None
-
-    def _note_limits(self, response: requests.Response) -> None:
-        remaining = _number(response.headers.get("RateLimit-Remaining"))
-        reset = _number(response.headers.get("RateLimit-Reset"))
-        if remaining is not None:
-            self._remaining = int(remaining)
-            self._reset_at = reset
-
-    def _retry_after(self, response: requests.Response) -> float | None:
-        header = response.headers.get("Retry-After")
-        if header is not None:
-            seconds = _number(header)
-            if seconds is None:
-                try:
-                    seconds = parsedate_to_datetime(header).timestamp() - time.time()
-                except (TypeError, ValueError):
-                    seconds = None
-            if seconds is not None:
-                return max(0.0, seconds)
-        reset = _number(response.headers.get("RateLimit-Reset"))
-        if reset is not None:
-            return max(0.0, reset - time.time())
-        return self._backoff(1)
-
-
-def _number(text: str | None) -> float | None:
-    if text is None:
-        return None
-    try:
-        return float(text.strip())
-    except ValueError:
-        return None
-
-
-def connect(settings: GitLabSettings, token: Secret | None = None) -> gitlab.Gitlab:
-    """A python-gitlab client with the paced session; the token comes from the environment."""
-    secret = token if token is not None else token_from_env(settings.token_var)
-    return gitlab.Gitlab(
-        settings.url,
-        private_token=secret.reveal(),
-        timeout=settings.timeout,
-        ssl_verify=settings.ssl_verify,
-        per_page=100,
-        session=PacedSession(settings.retry),
-    )
-
-
-def describe_http_error(repo: str, action: str, exc: BaseException) -> str:
-    """A message for a person: the repo, what was attempted, and what GitLab's answer means."""
-    code = exc.response_code if isinstance(exc, GitlabError) else None
-    detail = _short(exc)
-    if code == 401:
-        hint = "the token was refused (401): it is unknown, expired or revoked"
-    elif code == 403:
-        hint = ("GitLab refused the write (403 Forbidden): the token needs the `api` scope "
-                "and at least the Developer role on the project")
-    elif code == 404:
-        hint = "not found (404): the project does not exist or the token cannot see it"
-    elif code == 429:
-        hint = "rate limited (429) beyond the retry budget"
-    elif code is not None:
-        hint = f"GitLab answered {code}"
-    elif isinstance(exc, requests.RequestException):
-        hint = "GitLab could not be reached (connection failed or dropped)"
-    else:
-        hint = type(exc).__name__
-    return f"{repo}: {action} failed: {hint}" + (f" ({detail})" if detail else "")
-
-
-def _short(exc: BaseException) -> str:
-    text = exc.error_message if isinstance(exc, GitlabError) else ""
-    text = git.scrub(str(text))
-    return text[:200]
 
 
 class GitLabForge:
@@ -326,7 +110,7 @@ class GitLabForge:
                     match = _MR_REF.search(str(exc.error_message))
                     if match:
                         raise MergeRequestExists(repo.name, int(match.group(1))) from None
-                if not _uncertain(exc) or attempt == attempts:
+                if not uncertain(exc) or attempt == attempts:
                     raise ForgeError(describe_http_error(
                         repo.name, "creating the merge request", exc)) from None
             except requests.RequestException as exc:
@@ -336,8 +120,7 @@ class GitLabForge:
             existing = self.find_mr(repo, spec.source_branch)
             if existing is not None and existing.state == "opened":
                 return existing
-            self.settings.retry.sleep(min(self.settings.retry.backoff * 2 ** (attempt - 1),
-                                          self.settings.retry.max_backoff))
+            self.settings.retry.sleep(self.settings.retry.delay(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def update_mr(self, repo: RepoRef, iid: int, changes: Mapping[str, Any]) -> MrInfo:
@@ -358,7 +141,7 @@ class GitLabForge:
                     {"body": body}, **ONCE)
                 return
             except (GitlabError, requests.RequestException) as exc:
-                if isinstance(exc, GitlabError) and not _uncertain(exc) or attempt == attempts:
+                if isinstance(exc, GitlabError) and not uncertain(exc) or attempt == attempts:
                     raise ForgeError(describe_http_error(
                         repo.name, f"commenting on merge request !{iid}", exc)) from None
             if self.has_note(repo, iid, marker):
@@ -410,12 +193,6 @@ class GitLabForge:
             return fn()
         except GitError as exc:
             raise ForgeError(f"{repo.name}: {action} failed: {_git_hint(str(exc))}") from None
-
-
-def _uncertain(exc: GitlabError) -> bool:
-    """A failed POST that may still have been carried out by the server."""
-    return exc.response_code is None or exc.response_code in _TRANSIENT or \
-        exc.response_code == 429
 
 
 def _git_hint(message: str) -> str:

@@ -7,16 +7,14 @@ Each repo gets `<out_dir>/<slug>/`:
 - `mr.json` and `description.md`: the merge request that would be opened;
 - `notes.md`: notes left on it.
 
-It speaks the same contract as `GitLabForge` (same records, same errors), so `propose` runs
-the same code path, idempotency included, against a directory. Every file is replaced
-atomically, so a run killed mid-write never leaves a half-written bundle.
+It speaks the forge interface (`migrator.forge`) like `GitLabForge`, with the same records and
+errors, so `propose` runs the same code path, idempotency included, against a directory. Every
+file is replaced atomically, so a run killed mid-write never leaves a half-written bundle.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,15 +22,10 @@ from typing import Any
 
 from migrator import git
 from migrator.credentials import git_env
-from migrator.forge.gitlab import (
-    DRAFT_PREFIX,
-    CommitInfo,
-    ForgeError,
-    MergeRequestExists,
-    MrInfo,
-    MrSpec,
-)
+from migrator.forge import CommitInfo, ForgeError, MergeRequestExists, MrInfo, MrSpec
+from migrator.fsio import write_atomic
 from migrator.model import RepoRef
+from migrator.mrtext import DRAFT_PREFIX
 
 
 @dataclass(frozen=True)
@@ -94,7 +87,7 @@ class LocalForge:
     def add_note(self, repo: RepoRef, iid: int, body: str, marker: str) -> None:
         path = self.bundle_dir(repo) / "notes.md"
         old = path.read_text(encoding="utf-8") if path.exists() else ""
-        _write(path, old + f"## note on !{iid}\n\n{body}\n\n")
+        write_atomic(path, old + f"## note on !{iid}\n\n{body}\n\n")
 
     def has_note(self, repo: RepoRef, iid: int, marker: str) -> bool:
         path = self.bundle_dir(repo) / "notes.md"
@@ -121,8 +114,8 @@ class LocalForge:
             return False
         patch = git.run(["format-patch", "-1", "--stdout", "--no-color", sha], cwd=clone,
                         env=self.commit_env())
-        _write(self.bundle_dir(repo) / "changes.patch", patch)
-        _write(self.bundle_dir(repo) / "branch.json",
+        write_atomic(self.bundle_dir(repo) / "changes.patch", patch)
+        write_atomic(self.bundle_dir(repo) / "branch.json",
                json.dumps({"branch": branch, "sha": sha}, indent=2) + "\n")
         return True
 
@@ -139,8 +132,8 @@ class LocalForge:
         return data
 
     def _save_mr(self, repo: RepoRef, data: Mapping[str, Any]) -> None:
-        _write(self.bundle_dir(repo) / "description.md", str(data.get("description", "")))
-        _write(self.bundle_dir(repo) / "mr.json", json.dumps(data, indent=2) + "\n")
+        write_atomic(self.bundle_dir(repo) / "description.md", str(data.get("description", "")))
+        write_atomic(self.bundle_dir(repo) / "mr.json", json.dumps(data, indent=2) + "\n")
 
     def _mr(self, repo: RepoRef, data: Mapping[str, Any]) -> MrInfo:
         title = str(data.get("title", ""))
@@ -157,14 +150,3 @@ class LocalForge:
             labels=tuple(str(x) for x in data.get("labels", ())),
         )
 
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -19,13 +19,15 @@ from migrator.config import GitLabOptions, PlanSettings
 from migrator.discover import gitlab as gitlab_fleet
 from migrator.discover import local
 from migrator.errors import ConfigError, MigratorError
-from migrator.forge.gitlab import GitLabSettings
+from migrator.gitlab_api import GitLabSettings
 from migrator.journal import Journal
 from migrator.lineage.catalog import load_catalog
 from migrator.mapping import load_mappings
-from migrator.model import CentralInfo, FleetPlan, RepoPlan, RepoRef, Verdict
+from migrator.model import CentralInfo, FleetPlan, Kind, Outcome, RepoPlan, RepoRef, Verdict
+from migrator.pipeline import crash
+from migrator.pipeline.context import Context
 from migrator.pipeline.repo import plan_repo
-from migrator.pipeline.work import Context
+from migrator.workdir import WorkDir
 
 OnDone = Callable[[RepoPlan], None]
 
@@ -94,9 +96,9 @@ def git_env(settings: PlanSettings) -> dict[str, str] | None:
     return credentials.git_env(settings.gitlab.token_var) if settings.gitlab else None
 
 
-def fetch(repo: RepoRef, cache: Path, env: Mapping[str, str] | None = None) -> Path:
-    """The repo's clone in the cache, created or brought up to date."""
-    dest = cache / repo.slug
+def fetch(repo: RepoRef, work: WorkDir, env: Mapping[str, str] | None = None) -> Path:
+    """The repo's clone in the work dir's cache, created or brought up to date."""
+    dest = work.clone(repo.slug)
     git.clone_or_update(repo.url, dest, repo.default_branch, env=env)
     return dest
 
@@ -111,14 +113,13 @@ def plan_fleet(
     the mappings, the settings, the tool's own code) are unchanged since an earlier run in the
     same work dir gets that run's plan back from the journal instead of being planned again."""
     ctx, info = make_context(settings)
-    cache = settings.work / "cache"
     context_key = _context_key(settings)
 
     def one(repo: RepoRef, journal: Journal) -> RepoPlan:
         try:
-            workdir = fetch(repo, cache, git_env)
+            workdir = fetch(repo, settings.work, git_env)
         except MigratorError as exc:
-            return RepoPlan(repo, None, Verdict.ERROR, f"fetch failed: {exc}")
+            return RepoPlan(repo, None, Outcome(Kind.FETCH_FAILED, detail=str(exc)))
         commit = git.head(workdir)
         key = hashlib.sha256(f"{commit}\0{context_key}".encode()).hexdigest()
         if not settings.fresh:
@@ -139,8 +140,7 @@ def plan_fleet(
             try:
                 plan = future.result()
             except Exception as exc:  # noqa: BLE001 - one repo's bug must not stop the fleet
-                plan = RepoPlan(repo, None, Verdict.ERROR,
-                                f"internal error: {type(exc).__name__}: {exc}")
+                plan = RepoPlan(repo, None, crash.record(settings.work, repo.slug, repo.name, exc))
             results[repo.slug] = plan
             if on_done:
                 on_done(plan)

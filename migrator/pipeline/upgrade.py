@@ -24,19 +24,24 @@ from migrator.model import (
     Environment,
     EnvResult,
     HelmInvocation,
+    Kind,
     Lineage,
+    Outcome,
     RepoPlan,
     RepoRef,
     ValueDecision,
     ValuesPlan,
     Verdict,
 )
-from migrator.pipeline.work import Context, dynamic, flag_values, read_text, render_env, static
+from migrator.pipeline.context import Context
 from migrator.rewrite.command import Edit, apply_edits, set_flag_value, text_edits
 from migrator.rewrite.scripts import locate as locate_command
 from migrator.values.files import render_values
+from migrator.values.flags import dynamic, flag_values, static
+from migrator.values.read import read_text
 from migrator.verify import kpi, manifests, render
-from migrator.verify.check import decide
+from migrator.verify.decide import decide
+from migrator.verify.environments import render_release
 from migrator.versions import version_key
 
 _SCRIPT_SOURCES = {"gitlab-ci": False, "makefile": True, "shell": False}  # source -> make syntax
@@ -72,28 +77,25 @@ def plan_upgrade(repo: RepoRef, workdir: Path, commit: str | None,
         seen.add(key)
         work.envs.append(_upgrade_env(workdir, ref, files, ctx, work))
     _bump_versions(workdir, deploys, ctx.target_version, work)
-    verdict, reason, findings = decide(None, work.envs)
-    if verdict is Verdict.READY and work.untouched:
-        ref, why = work.untouched[0]
-        verdict, reason = Verdict.REVIEW, f"{ref.file}:{ref.line} left for a person ({why})"
+    decision = decide(None, work.envs, work.untouched)
     origins = ", ".join(sorted(work.origins, key=version_key))
+    outcome = replace(decision.outcome, upgrade_from=origins)
     chart = ChartPlan(
-        path=".", name=ctx.catalog.central, verdict=verdict,
-        reason=f"upgrade from {origins}: {reason}",
+        path=".", name=ctx.catalog.central, outcome=outcome,
         release=work.envs[0].release if work.envs else None,
         lineage=Lineage(ctx.catalog.central, min(work.origins, key=version_key), 1.0, ()),
         values=_values_plan(work),
-        environments=tuple(work.envs), findings=findings,
+        environments=tuple(work.envs), findings=decision.findings,
         source_values_files=tuple(dict.fromkeys(f for e in work.envs for f in e.values_files)),
     )
     untouched = {(r.file, r.line) for r, _ in work.untouched}
     references = tuple(replace(r, rewritable=(r.file, r.line) not in untouched)
                        for r in deploys)
     patch = None
+    verdict = outcome.verdict
     if verdict in (Verdict.READY, Verdict.REVIEW) or (ctx.force and verdict is Verdict.BLOCKED):
         patch = git.patch_for(workdir, work.writes) or None
-    return RepoPlan(repo, commit, verdict, chart.reason, (chart,), references, patch,
-                    kind="upgrade")
+    return RepoPlan(repo, commit, outcome, (chart,), references, patch, kind="upgrade")
 
 
 def _values_plan(work: _Upgrade) -> ValuesPlan:
@@ -120,8 +122,8 @@ def _upgrade_env(workdir: Path, ref: HelmInvocation, files: tuple[str, ...], ctx
     try:
         origin = ctx.catalog.get(version)
     except ConfigError as exc:
-        raise RepoError(f"{ref.file}:{ref.line}: deploys {ctx.catalog.central} {version}, "
-                        "which the central source does not publish") from exc
+        raise RepoError(f"deploys {ctx.catalog.central} {version}, which the central source "
+                        "does not publish", file=ref.file, line=ref.line) from exc
     work.origins.add(version)
     rules = tuple(r for m in chain(ctx.mappings, ctx.catalog.central, version,
                                    ctx.target_version) for r in m.rules)
@@ -169,13 +171,18 @@ def _upgrade_env(workdir: Path, ref: HelmInvocation, files: tuple[str, ...], ctx
     result = EnvResult(name=env.name, release=env.release, namespace=env.namespace,
                        values_files=files, values={}, differences=())
     try:
-        before = render_env(origin, tree.merge(before_values, flag_values(dynamic_flags, ())),
-                            env, f"{origin.name} {version}")
-        after = render_env(ctx.target, tree.merge(after_values,
-                                                  flag_values(dynamic_flags, rules)),
-                           env, f"{ctx.target.name} {ctx.target_version}")
+        before = render_release(origin, tree.merge(before_values, flag_values(dynamic_flags, ())),
+                                env, f"{origin.name} {version}")
     except RenderError as exc:
-        return replace(result, error=str(exc))
+        return replace(result, failure=Outcome(Kind.FORK_RENDER_FAILED, detail=str(exc),
+                                               environments=(env.name,)))
+    try:
+        after = render_release(ctx.target, tree.merge(after_values,
+                                                      flag_values(dynamic_flags, rules)),
+                               env, f"{ctx.target.name} {ctx.target_version}")
+    except RenderError as exc:
+        return replace(result, failure=Outcome(Kind.CENTRAL_RENDER_FAILED, detail=str(exc),
+                                               environments=(env.name,)))
     return replace(result,
                    differences=tuple(manifests.compare(before, after, ctx.cosmetic_keys)),
                    kpis_before=kpi.evaluate(manifests.objects_of(before)),

@@ -16,40 +16,41 @@ report. What makes it safe to run again, and to kill at any instant:
   so nothing happens twice. GitLab's 409 on create means the MR exists: it is adopted.
 
 GitLab's failures are handled per repo: the repo is recorded with its cause, the fleet goes on.
+
+This module is the run loop; beside it: `eligibility` (which plans, on which branch), `describe`
+(what the MR and the commit say, the plan marker), `mergerequest` (the MR wanted for a plan,
+the fields that update one) and `settings`. The forge behind it is `migrator.forge`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal
 
 from migrator import git
-from migrator.credentials import token_from_env
 from migrator.errors import ConfigError, GitError, MigratorError
-from migrator.forge.gitlab import (
-    DESCRIPTION_LIMIT,
-    DRAFT_PREFIX,
-    TITLE_LIMIT,
-    CommitInfo,
-    ForgeError,
-    GitLabForge,
-    GitLabSettings,
-    MergeRequestExists,
-    MrInfo,
-    MrSpec,
-)
-from migrator.forge.local import LocalForge, LocalForgeSettings
+from migrator.forge import CommitInfo, Forge, ForgeError, MergeRequestExists, MrInfo, open_forge
+from migrator.forge.local import LocalForgeSettings
 from migrator.journal import Journal, Proposal
-from migrator.model import CentralInfo, RepoPlan, RepoRef, Verdict
-from migrator.report.common import report_path
-
-PLAN_TRAILER = "Migrator-Plan"
-VERDICT_LABEL_PREFIX = "migrator::"
-NOTE_MARKER = "<!-- migrator:needs-attention -->"
-_PLAN_MARKER = re.compile(r"<!-- migrator-plan: ([0-9A-Za-z._-]+) -->")
+from migrator.model import CentralInfo, RepoPlan, RepoRef
+from migrator.mrtext import DRAFT_PREFIX
+from migrator.propose.describe import (
+    NOTE_MARKER,
+    PLAN_TRAILER,
+    Describe,
+    commit_message,
+    marked_plan,
+    needs_attention_note,
+    report_description,
+    strip_draft,
+)
+from migrator.propose.eligibility import branch_name, eligible
+from migrator.propose.mergerequest import mr_changes, mr_spec
+from migrator.propose.settings import ProposeSettings
+from migrator.report.reasons import reason
+from migrator.workdir import WorkDir
 
 Action = Literal[
     "created",  # a new MR was opened
@@ -66,28 +67,6 @@ Action = Literal[
 
 
 @dataclass(frozen=True)
-class ProposeSettings:
-    forge: GitLabSettings | LocalForgeSettings | None = None
-    branch_template: str = "migrator/{central}-{version}"
-    bot_name: str = "migrator-bot"
-    bot_email: str = "migrator-bot@users.noreply.gitlab.invalid"
-    labels: tuple[str, ...] = ("migrator",)
-    assignee_ids: tuple[int, ...] = ()
-    reviewer_ids: tuple[int, ...] = ()
-    remove_source_branch: bool = True
-    squash: bool = True
-    force: bool = False  # propose `blocked` repos too (as drafts)
-    limit: int | None = None  # open at most this many new MRs in this run
-    canary: int | None = None  # open this many new MRs, then stop the run
-    description_limit: int = DESCRIPTION_LIMIT
-    # Where the full report lives, for descriptions cut to the limit: "{slug}" and "{name}"
-    # are filled in, e.g. a CI artifact URL "https://…/artifacts/file/out/repos/{slug}/report.md".
-    report_link: str | None = None
-    plan_id: str = ""
-    tool_version: str = "0.0.0"
-
-
-@dataclass(frozen=True)
 class ProposeOutcome:
     repo: str
     action: Action
@@ -98,55 +77,6 @@ class ProposeOutcome:
     pushed: bool = False
     draft: bool = False
     cause: str = ""
-
-
-class Forge(Protocol):
-    """What `propose` needs from a forge; GitLabForge and LocalForge provide it."""
-
-    def find_mr(self, repo: RepoRef, branch: str) -> MrInfo | None: ...
-    def get_mr(self, repo: RepoRef, iid: int) -> MrInfo: ...
-    def create_mr(self, repo: RepoRef, spec: MrSpec) -> MrInfo: ...
-    def update_mr(self, repo: RepoRef, iid: int, changes: Mapping[str, Any]) -> MrInfo: ...
-    def add_note(self, repo: RepoRef, iid: int, body: str, marker: str) -> None: ...
-    def has_note(self, repo: RepoRef, iid: int, marker: str) -> bool: ...
-    def branch_head(self, repo: RepoRef, clone: Path, branch: str) -> str | None: ...
-    def head_commit(self, repo: RepoRef, clone: Path, branch: str) -> CommitInfo | None: ...
-    def push(self, repo: RepoRef, clone: Path, sha: str, branch: str,
-             expected: str | None) -> bool: ...
-    def commit_env(self) -> dict[str, str]: ...
-
-
-# (title without "Draft: ", markdown description) for one plan
-Describe = Callable[[RepoPlan, CentralInfo, ProposeSettings], tuple[str, str]]
-
-
-def report_description(plan: RepoPlan, central: CentralInfo,
-                       settings: ProposeSettings) -> tuple[str, str]:
-    """Title and description from the report module (the repo's report.md)."""
-    from migrator.report.markdown import mr_title, repo_markdown
-
-    title = strip_draft(mr_title(plan, central))
-    body = repo_markdown(plan, central, plan_id=settings.plan_id,
-                         tool_version=settings.tool_version)
-    return title, body
-
-
-def branch_name(settings: ProposeSettings, central: CentralInfo) -> str:
-    name = settings.branch_template.format(central=central.name, version=central.target_version)
-    if not name or ".." in name or name.startswith("/") or " " in name:
-        raise ConfigError(f"branch template gives an invalid branch name: {name!r}")
-    return name
-
-
-def eligible(plan: RepoPlan, settings: ProposeSettings) -> str | None:
-    """None when the plan may be proposed, else why not."""
-    if plan.verdict is Verdict.BLOCKED and not settings.force:
-        return "verdict blocked (use force to propose it as a draft)"
-    if plan.verdict not in (Verdict.READY, Verdict.REVIEW, Verdict.BLOCKED):
-        return f"verdict {plan.verdict.value}"
-    if not plan.patch or not plan.plan_hash or not plan.commit:
-        return "nothing to propose (no patch, plan hash or base commit)"
-    return None
 
 
 def propose(
@@ -163,7 +93,7 @@ def propose(
 
     `clones` maps a repo's slug to its clone (the one the plan was made from).
     """
-    forge = forge if forge is not None else make_forge(settings, journal)
+    forge = forge if forge is not None else _open_forge(settings, journal)
     branch = branch_name(settings, central)
     run = _Run(settings, central, journal, forge, branch, describe)
     outcomes: list[ProposeOutcome] = []
@@ -185,34 +115,30 @@ def run_apply(
     plans: Sequence[RepoPlan],
     central: CentralInfo,
     settings: ProposeSettings,
-    work_dir: Path,
+    work: WorkDir,
     clones: Mapping[str, Path],
     *,
     describe: Describe = report_description,
 ) -> list[ProposeOutcome]:
-    """`migrator apply` after planning: open the journal in `work_dir`, propose, close."""
-    with Journal.open(work_dir) as journal:
+    """`migrator apply` after planning: open the work dir's journal, propose, close."""
+    with Journal.open(work) as journal:
         journal.start_run("apply", settings.tool_version)
         try:
             return propose(plans, central, settings, journal, clones,
-                           forge=make_forge(settings, journal, work_dir), describe=describe)
+                           forge=_open_forge(settings, journal, work), describe=describe)
         finally:
             journal.finish_run()
 
 
-def make_forge(settings: ProposeSettings, journal: Journal,
-               work_dir: Path | None = None) -> Forge:
-    """The forge the settings name; GitLab's token is registered as never-to-be-journaled."""
+def _open_forge(settings: ProposeSettings, journal: Journal,
+                work: WorkDir | None = None) -> Forge:
+    """The forge the settings name; without one, review bundles under the work dir."""
     chosen = settings.forge
     if chosen is None:
-        if work_dir is None:
+        if work is None:
             raise ConfigError("no forge configured (GitLab URL or a review bundle directory)")
-        chosen = LocalForgeSettings(out_dir=work_dir / "review")
-    if isinstance(chosen, LocalForgeSettings):
-        return LocalForge(chosen)
-    token = token_from_env(chosen.token_var)
-    journal.forbid(token)
-    return GitLabForge(chosen, token)
+        chosen = LocalForgeSettings(out_dir=work.review)
+    return open_forge(chosen, journal)
 
 
 def summarize(outcomes: Sequence[ProposeOutcome]) -> dict[str, int]:
@@ -220,54 +146,6 @@ def summarize(outcomes: Sequence[ProposeOutcome]) -> dict[str, int]:
     for outcome in outcomes:
         counts[outcome.action] = counts.get(outcome.action, 0) + 1
     return dict(sorted(counts.items()))
-
-
-def strip_draft(title: str) -> str:
-    for prefix in (DRAFT_PREFIX, "Draft:", "[Draft]", "(Draft)", "WIP: ", "WIP:"):
-        if title.startswith(prefix):
-            return title[len(prefix):].lstrip()
-    return title
-
-
-def plan_marker(plan_hash: str) -> str:
-    return f"<!-- migrator-plan: {plan_hash} -->"
-
-
-def marked_plan(description: str) -> str | None:
-    """The plan hash recorded in an MR description by this tool, or None."""
-    found = _PLAN_MARKER.findall(description)
-    return found[-1] if found else None
-
-
-def fit_description(body: str, plan_hash: str, limit: int, pointer: str) -> str:
-    """`body` plus the plan marker, cut to `limit` characters with a pointer to the full report.
-
-    The cut happens at a line boundary; an open code fence or <details> is closed so the rest
-    of the description still renders.
-    """
-    marker = "\n\n" + plan_marker(plan_hash) + "\n"
-    if len(body) + len(marker) <= limit:
-        return body + marker
-    note = f"\n\n---\n**This report was cut to fit GitLab's size limit. {pointer}**"
-    room = max(0, limit - len(marker) - len(note) - 64)
-    cut = body[:room]
-    if "\n" in cut:
-        cut = cut[: cut.rindex("\n")]
-    closing = ""
-    if sum(1 for line in cut.splitlines() if line.lstrip().startswith("```")) % 2:
-        closing += "\n```"
-    closing += "\n</details>" * max(0, cut.count("<details") - cut.count("</details>"))
-    return cut + closing + note + marker
-
-
-def needs_attention_note(branch: str, head: str, bot_email: str) -> str:
-    return (
-        f"{NOTE_MARKER}\n**migrator will not push to `{branch}` any more.** Its head "
-        f"`{head[:12]}` is a commit that migrator (`{bot_email}`) did not make, so this merge "
-        "request now belongs to whoever pushed it. migrator leaves it alone and lists the repo as "
-        "`needs-attention`. To hand it back, reset the branch to migrator's last commit; to "
-        "start over, close this merge request and delete the branch."
-    )
 
 
 @dataclass
@@ -386,11 +264,9 @@ class _Run:
                 and git.trailer(commit.message, PLAN_TRAILER) is not None)
 
     def _commit(self, plan: RepoPlan, clone: Path) -> str:
-        assert plan.commit is not None and plan.patch is not None
+        assert plan.commit is not None and plan.patch is not None and plan.plan_hash is not None
         title, _ = self._describe(plan)
-        reason = plan.reason.strip()
-        message = f"{title}\n\n{reason}\n\n" if reason else f"{title}\n\n"
-        message += f"{PLAN_TRAILER}: {plan.plan_hash}\n"
+        message = commit_message(title, reason(plan), plan.plan_hash)
         try:
             return git.commit_patch(clone, plan.commit, plan.patch, message,
                                     self.settings.bot_name, self.settings.bot_email,
@@ -402,7 +278,8 @@ class _Run:
     def _merge_request(self, plan: RepoPlan, mr: MrInfo | None, sha: str,
                        pushed: bool) -> ProposeOutcome:
         repo = plan.repo
-        spec = self._spec(plan)
+        title, body = self._describe(plan)
+        spec = mr_spec(plan, title, body, self.branch, self.settings)
         action: Action
         if mr is None:
             if self._quota_reached():
@@ -424,7 +301,7 @@ class _Run:
                 action = "adopted"
         else:
             action = "updated" if pushed else "unchanged"
-        changes = self._changes(mr, spec, plan.plan_hash)
+        changes = mr_changes(mr, spec, plan.plan_hash)
         if changes:
             with self.journal.effect(repo.name, "mr-update", str(mr.iid),
                                      {"plan_hash": plan.plan_hash,
@@ -476,51 +353,6 @@ class _Run:
             title, body = self.describe(plan, self.central, self.settings)
             self._described[key] = (strip_draft(title), body)
         return self._described[key]
-
-    def _spec(self, plan: RepoPlan) -> MrSpec:
-        assert plan.plan_hash is not None
-        title, body = self._describe(plan)
-        if plan.verdict is not Verdict.READY:
-            title = DRAFT_PREFIX + title
-        link = self.settings.report_link
-        pointer = ("Full report: " + link.format(slug=plan.repo.slug, name=plan.repo.name)
-                   if link else f"The full report is `{report_path(plan.repo.slug, 'report.md')}`"
-                   " in the plan output of this run.")
-        labels = tuple(dict.fromkeys(
-            (*self.settings.labels, f"{VERDICT_LABEL_PREFIX}{plan.verdict.value}")))
-        return MrSpec(
-            source_branch=self.branch,
-            target_branch=plan.repo.default_branch or "main",
-            title=title[:TITLE_LIMIT],
-            description=fit_description(body, plan.plan_hash, self.settings.description_limit,
-                                        pointer),
-            labels=labels,
-            assignee_ids=self.settings.assignee_ids,
-            reviewer_ids=self.settings.reviewer_ids,
-            remove_source_branch=self.settings.remove_source_branch,
-            squash=self.settings.squash,
-        )
-
-    def _changes(self, mr: MrInfo, spec: MrSpec, plan_hash: str | None) -> dict[str, Any]:
-        """What to PUT so the MR shows this plan. Nothing while the MR already carries this
-        plan's marker: people may have retitled or relabelled it since, and that is theirs."""
-        if marked_plan(mr.description) == plan_hash:
-            return {}
-        # Keep people's labels; replace only the verdict label this tool owns.
-        labels = [lab for lab in mr.labels if not lab.startswith(VERDICT_LABEL_PREFIX)]
-        labels += [lab for lab in spec.labels if lab not in labels]
-        changes: dict[str, Any] = {
-            "title": spec.title,
-            "description": spec.description,
-            "labels": labels,
-            "remove_source_branch": spec.remove_source_branch,
-            "squash": spec.squash,
-        }
-        if spec.assignee_ids:
-            changes["assignee_ids"] = list(spec.assignee_ids)
-        if spec.reviewer_ids:
-            changes["reviewer_ids"] = list(spec.reviewer_ids)
-        return changes
 
 
 def _placeholder(branch: str) -> MrInfo:

@@ -14,6 +14,7 @@ from migrator.report.common import (
     report_path,
     scrub_text,
 )
+from migrator.report.reasons import reason
 
 COLUMNS = (
     "repo",
@@ -56,7 +57,7 @@ def _row(plan: RepoPlan) -> list[str | int]:
         plan.repo.name,
         plan.repo.slug,
         plan.verdict.value,
-        " ".join(scrub_text(plan.reason).split()),
+        " ".join(scrub_text(reason(plan)).split()),
         len(plan.charts),
         *(counts[cls] for cls in CLASSES_WORST_FIRST),
         sum(len(c.environments) for c in plan.charts),

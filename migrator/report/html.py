@@ -19,6 +19,7 @@ from migrator.report.common import (
     scrub_text,
     sorted_worst_first,
 )
+from migrator.report.reasons import reason
 from migrator.verify.kpi import KPI_NAMES, KpiTally, fleet_tallies
 
 _VERDICT_HINT = {
@@ -205,7 +206,7 @@ def _row(plan: RepoPlan) -> str:
         f'<td class="repo">{name}</td>',
         f'<td data-sort="{plan.verdict.rank}"><span class="badge v-{plan.verdict.value}">'
         f"{_dot(plan.verdict)}{VERDICT_LABEL[plan.verdict]}</span></td>",
-        f'<td class="reason">{escape(" ".join(scrub_text(plan.reason).split()))}</td>',
+        f'<td class="reason">{escape(" ".join(scrub_text(reason(plan)).split()))}</td>',
         f'<td class="num">{len(plan.charts)}</td>',
     ]
     for cls in CLASSES_WORST_FIRST:

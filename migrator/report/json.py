@@ -36,6 +36,7 @@ from migrator.report.common import (
     scrub_text,
     shown,
 )
+from migrator.report.reasons import env_error, reason
 from migrator.verify.kpi import KPI_NAMES, fleet_tallies
 
 PATCH_FILE = "changes.patch"
@@ -50,7 +51,7 @@ def repo_json(plan: RepoPlan, central: CentralInfo) -> dict[str, Any]:
         "web_url": plan.repo.web_url,
         "commit": plan.commit,
         "verdict": plan.verdict.value,
-        "reason": scrub_text(plan.reason),
+        "reason": scrub_text(reason(plan)),
         "central": central_json(central),
         "differences": {cls.value: n for cls, n in counts.items()},
         "charts": [_chart(c) for c in plan.charts],
@@ -83,7 +84,7 @@ def fleet_json(fleet: FleetPlan) -> dict[str, Any]:
                 "name": plan.repo.name,
                 "slug": plan.repo.slug,
                 "verdict": plan.verdict.value,
-                "reason": scrub_text(plan.reason),
+                "reason": scrub_text(reason(plan)),
                 "report": report_path(plan.repo.slug),
                 "charts": len(plan.charts),
                 "differences": {c.value: n for c, n in difference_counts(plan).items()},
@@ -113,7 +114,7 @@ def _chart(chart: ChartPlan) -> dict[str, Any]:
         "path": chart.path,
         "name": chart.name,
         "verdict": chart.verdict.value,
-        "reason": scrub_text(chart.reason),
+        "reason": scrub_text(reason(chart)),
         "release": chart.release,
         "app_version": chart.app_version,
         "file_count": chart.file_count,
@@ -150,7 +151,7 @@ def _environment(env: EnvResult) -> dict[str, Any]:
         "namespace": env.namespace,
         "values_files": list(env.values_files),
         "values": jsonable(shown("", env.values)),
-        "error": scrub_text(env.error) if env.error is not None else None,
+        "error": _scrubbed(env_error(env)),
         "differences": [_difference_body(scrub_difference(d)) for d in env.differences],
         "kpis": {
             "before": [_kpi(k) for k in env.kpis_before],
@@ -210,3 +211,7 @@ def _reference(ref: HelmInvocation) -> dict[str, Any]:
         "environment": ref.environment,
         "rewritable": ref.rewritable,
     }
+
+
+def _scrubbed(text: str | None) -> str | None:
+    return None if text is None else scrub_text(text)

@@ -20,6 +20,7 @@ import xml.etree.ElementTree as ET
 
 from migrator.model import DiffClass, FleetPlan, RepoPlan, Verdict
 from migrator.report.common import group_differences, report_path, scrub_text
+from migrator.report.reasons import env_error, reason
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _DETAIL_ITEMS = 20
@@ -53,17 +54,17 @@ def _case(plan: RepoPlan) -> ET.Element:
         "file": report_path(plan.repo.slug, "report.md"),
         "time": f"{plan.seconds:.3f}",
     })
-    reason = _clean(" ".join(scrub_text(plan.reason).split()))
+    why = _clean(" ".join(scrub_text(reason(plan)).split()))
     if plan.verdict is Verdict.SKIPPED:
-        ET.SubElement(case, "skipped", {"message": reason})
+        ET.SubElement(case, "skipped", {"message": why})
     elif plan.verdict in (Verdict.REVIEW, Verdict.BLOCKED):
-        failure = ET.SubElement(case, "failure", {"type": plan.verdict.value, "message": reason})
+        failure = ET.SubElement(case, "failure", {"type": plan.verdict.value, "message": why})
         failure.text = _clean(_details(plan))
     elif plan.verdict is Verdict.ERROR:
-        error = ET.SubElement(case, "error", {"type": "error", "message": reason})
-        error.text = _clean(scrub_text(plan.reason))
+        error = ET.SubElement(case, "error", {"type": "error", "message": why})
+        error.text = _clean(scrub_text(reason(plan)))
     out = ET.SubElement(case, "system-out")
-    out.text = f"{plan.verdict.value}: {reason}\nreport: {report_path(plan.repo.slug, 'report.md')}"
+    out.text = f"{plan.verdict.value}: {why}\nreport: {report_path(plan.repo.slug, 'report.md')}"
     return case
 
 
@@ -72,8 +73,9 @@ def _details(plan: RepoPlan) -> str:
     lines: list[str] = []
     for chart in plan.charts:
         for env in chart.environments:
-            if env.error:
-                lines.append(f"{chart.path} [{env.name}] render failed: {scrub_text(env.error)}")
+            error = env_error(env)
+            if error:
+                lines.append(f"{chart.path} [{env.name}] render failed: {scrub_text(error)}")
         for cls, groups in group_differences(chart.environments).items():
             if cls is DiffClass.COSMETIC:
                 continue
@@ -86,7 +88,7 @@ def _details(plan: RepoPlan) -> str:
         lines += [f"finding: {scrub_text(f)}" for f in chart.findings]
     if len(lines) > _DETAIL_ITEMS:
         lines = [*lines[:_DETAIL_ITEMS], f"… and {len(lines) - _DETAIL_ITEMS} more"]
-    return "\n".join(lines) or scrub_text(plan.reason)
+    return "\n".join(lines) or scrub_text(reason(plan))
 
 
 def _clean(text: str) -> str:

@@ -26,6 +26,7 @@ from migrator.model import (
     Verdict,
     WorkloadKpi,
 )
+from migrator.mrtext import DESCRIPTION_LIMIT, fit_description, size
 from migrator.report.common import (
     KEPT_REASONS,
     KPI_LABELS,
@@ -43,11 +44,11 @@ from migrator.report.common import (
     sorted_worst_first,
     yamlish,
 )
+from migrator.report.reasons import env_error, reason
 from migrator.verify.kpi import KPI_NAMES, fleet_tallies
 
-GITLAB_DESCRIPTION_LIMIT = 1_000_000
-# Headroom for what GitLab or the forge layer adds around the description.
-_BUDGET = GITLAB_DESCRIPTION_LIMIT - 10_000
+# Headroom for what the forge layer adds around the description (the plan marker).
+_BUDGET = DESCRIPTION_LIMIT - 10_000
 
 
 @dataclass(frozen=True)
@@ -84,27 +85,26 @@ class _Limits:
 
 
 def mr_title(plan: RepoPlan, central: CentralInfo) -> str:
+    """The merge request's title; `propose` makes it a draft unless the verdict is ready."""
     if plan.kind == "upgrade":
         origins = sorted({c.lineage.version for c in plan.charts if c.lineage})
-        title = (f"Upgrade the central chart {central.name} to {central.target_version} "
-                 f"(was: {', '.join(origins)})")
-    else:
-        title = (f"Use the central chart {central.name} {central.target_version} "
-                 f"(was: {_was(plan, central)})")
-    # Anything a person must look at first stays a draft, so it cannot be merged by accident.
-    return title if plan.verdict is Verdict.READY else f"Draft: {title}"
+        return (f"Upgrade the central chart {central.name} to {central.target_version} "
+                f"(was: {', '.join(origins)})")
+    return (f"Use the central chart {central.name} {central.target_version} "
+            f"(was: {_was(plan, central)})")
 
 
 def repo_markdown(plan: RepoPlan, central: CentralInfo, *, plan_id: str, tool_version: str) -> str:
     limits = _Limits()
     text = _repo(plan, central, plan_id, tool_version, limits)
-    while len(text) > _BUDGET and not limits.minimal:
+    while size(text) > _BUDGET and not limits.minimal:
         limits = limits.tighter()
         text = _repo(plan, central, plan_id, tool_version, limits)
-    if len(text) > _BUDGET:
-        footer = _footer(plan, plan_id, tool_version)
-        note = "\n\n**… report cut to fit the merge request description; see report.json.**\n\n"
-        text = text[: _BUDGET - len(note) - len(footer)] + note + footer
+    if size(text) > _BUDGET:
+        # The last resort, when even the shortest lists are too long: cut the text itself.
+        footer = f"\n\n{_footer(plan, plan_id, tool_version)}\n"
+        text = fit_description(text.removesuffix(footer), footer,
+                               "report.json holds all of it.", _BUDGET)
     return text
 
 
@@ -136,7 +136,7 @@ def fleet_markdown(fleet: FleetPlan) -> str:
             link = f"[{_code(plan.repo.name, table=True)}]({target})"
             out.append(
                 f"| {link} | {VERDICT_ICON[plan.verdict]} {VERDICT_LABEL[plan.verdict]} | "
-                f"{_text(plan.reason, table=True)} | {len(plan.charts)} | "
+                f"{_text(reason(plan), table=True)} | {len(plan.charts)} | "
                 f"{counts[DiffClass.DESTRUCTIVE]} | {counts[DiffClass.FUNCTIONAL]} | "
                 f"{counts[DiffClass.COSMETIC]} |"
             )
@@ -162,7 +162,7 @@ def _repo(plan: RepoPlan, central: CentralInfo, plan_id: str, tool_version: str,
     for chart in plan.charts:
         if several:
             out += ["", f"## {VERDICT_ICON[chart.verdict]} `{chart.path}`: "
-                        f"{VERDICT_LABEL[chart.verdict]}", "", _text(chart.reason)]
+                        f"{VERDICT_LABEL[chart.verdict]}", "", _text(reason(chart))]
         out += _before_after(chart, _chart_refs(plan, chart), central, limits)
         out += _values(chart, central, limits)
         out += _render_errors(chart, limits)
@@ -205,21 +205,21 @@ def _banner(plan: RepoPlan, limits: _Limits) -> list[str]:
             causes.append(f"{len(destructive)} destructive difference{_s(len(destructive))} "
                           f"would delete, recreate or fail to update objects "
                           f"({_summaries(destructive, 2)})")
-        failed = _unique(e.name for c in plan.charts for e in c.environments if e.error)
+        failed = _unique(e.name for c in plan.charts for e in c.environments if env_error(e))
         if failed:
             causes.append(f"rendering failed in {_names(failed)}")
         findings = sum(len(c.findings) for c in plan.charts)
         if findings:
             causes.append(f"the central chart cannot express {findings} customization"
                           f"{_s(findings)} of the fork (see the findings below)")
-        cause = "; ".join(causes) if causes else _text(plan.reason)
+        cause = "; ".join(causes) if causes else _text(reason(plan))
         after = ("Nothing is proposed until this is resolved." if plan.patch is None else
                  "Proposed anyway (forced): check every difference below before merging.")
         sentence = f"not safe to merge as is.** {_capital(cause)}. {after}"
     elif verdict is Verdict.SKIPPED:
-        sentence = f"nothing to change.** {_sentence(_text(plan.reason))}"
+        sentence = f"nothing to change.** {_sentence(_text(reason(plan)))}"
     else:
-        first, _, rest = scrub_text(plan.reason).strip().partition("\n")
+        first, _, rest = scrub_text(reason(plan)).strip().partition("\n")
         sentence = (f"the migrator failed on this repo.** {_sentence(_text(first))} "
                     "The rest of the fleet is not affected.")
         if rest.strip():
@@ -391,13 +391,13 @@ def _why(d: ValueDecision, chart: ChartPlan, central: CentralInfo, limits: _Limi
 
 
 def _render_errors(chart: ChartPlan, limits: _Limits) -> list[str]:
-    failed = [e for e in chart.environments if e.error]
+    failed = [e for e in chart.environments if env_error(e)]
     if not failed:
         return []
     out = ["", "### Render failures", ""]
     for env in failed:
-        out += [f"`{env.name}`:", "", *_fenced(scrub_text(env.error or "")[: limits.error_chars],
-                                                "text"), ""]
+        error = scrub_text(env_error(env) or "")
+        out += [f"`{env.name}`:", "", *_fenced(error[: limits.error_chars], "text"), ""]
     return out
 
 
@@ -579,7 +579,7 @@ def _reproduce(plan: RepoPlan, central: CentralInfo) -> list[str]:
     renders = []
     for chart in plan.charts:
         for env in chart.environments:
-            if env.error:
+            if env_error(env):
                 continue
             cmd = ["helm", "template", env.release, chart_ref, "--version", central.target_version]
             if env.namespace:

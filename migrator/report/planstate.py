@@ -22,7 +22,7 @@ from migrator.report.common import scrub_text
 from migrator.report.write import write_reports
 
 STATE_FILE = "plan-state.json"
-STATE_SCHEMA = 1
+STATE_SCHEMA = 2  # 2: outcomes are data (kind and fields), not a verdict and a reason
 
 
 def save_state(fleet: FleetPlan, out: Path) -> Path:

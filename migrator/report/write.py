@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from migrator.errors import RepoError
+from migrator.fsio import write_atomic
 from migrator.model import FleetPlan, RepoPlan
 from migrator.report.csv import fleet_csv
 from migrator.report.html import dashboard
@@ -20,21 +19,21 @@ def write_reports(fleet: FleetPlan, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for plan in fleet.repos:
         _write_repo(fleet, plan, out / "repos" / _safe_slug(plan))
-    _write(out / "fleet.json", _dump(fleet_json(fleet)))
-    _write(out / "fleet.md", fleet_markdown(fleet))
-    _write(out / "fleet.html", dashboard(fleet))
-    _write(out / "fleet.csv", fleet_csv(fleet))
-    _write(out / "junit.xml", fleet_junit(fleet))
+    write_atomic(out / "fleet.json", _dump(fleet_json(fleet)))
+    write_atomic(out / "fleet.md", fleet_markdown(fleet))
+    write_atomic(out / "fleet.html", dashboard(fleet))
+    write_atomic(out / "fleet.csv", fleet_csv(fleet))
+    write_atomic(out / "junit.xml", fleet_junit(fleet))
 
 
 def _write_repo(fleet: FleetPlan, plan: RepoPlan, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    _write(folder / "report.json", _dump(repo_json(plan, fleet.central)))
-    _write(folder / "report.md", repo_markdown(plan, fleet.central, plan_id=fleet.plan_id,
-                                               tool_version=fleet.tool_version))
+    write_atomic(folder / "report.json", _dump(repo_json(plan, fleet.central)))
+    write_atomic(folder / "report.md", repo_markdown(
+        plan, fleet.central, plan_id=fleet.plan_id, tool_version=fleet.tool_version))
     patch = folder / PATCH_FILE
     if plan.patch is not None:
-        _write(patch, plan.patch)
+        write_atomic(patch, plan.patch)
     else:
         # A patch left by an earlier plan would be applied by mistake.
         patch.unlink(missing_ok=True)
@@ -50,14 +49,3 @@ def _safe_slug(plan: RepoPlan) -> str:
 def _dump(data: object) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
-
-def _write(path: Path, text: str) -> None:
-    """Write through a temporary file, so a reader never sees half a report."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -11,11 +11,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from migrator.errors import MigratorError
-from migrator.forge.gitlab import GitLabSettings, MrInfo
+from migrator.forge import Forge, MrInfo, open_forge
 from migrator.forge.local import LocalForgeSettings
+from migrator.gitlab_api import GitLabSettings
 from migrator.journal import Journal
 from migrator.model import RepoRef
-from migrator.propose.apply import Forge, ProposeSettings, make_forge
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def status(repos: Sequence[RepoRef], settings: TrackSettings, journal: Journal,
            *, forge: Forge | None = None) -> list[MrStatus]:
     """One MrStatus per repo, in the order given; a repo GitLab fails on is an `error` row."""
     if forge is None:
-        forge = make_forge(ProposeSettings(forge=settings.forge), journal)
+        forge = open_forge(settings.forge, journal)
     return [_one(repo, settings, journal, forge) for repo in repos]
 
 

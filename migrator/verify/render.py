@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,21 @@ def load(path: Path) -> LoadedChart:
     except helm.HelmError as exc:
         raise RenderError(f"{path.name}: Helm cannot load the chart: {exc}") from exc
     return _loaded(chart)
+
+
+def write_chart_repository(repo_dir: Path, charts: Iterable[Path]) -> None:
+    """`helm package` every chart directory into `repo_dir`, then `helm repo index` it (an empty
+    index when there are no charts)."""
+    repo_dir.mkdir(parents=True, exist_ok=True)
+    for chart in charts:
+        try:
+            helm.package(chart, destination=repo_dir)
+        except helm.HelmError as exc:
+            raise RenderError(f"{chart}: Helm cannot package the chart: {exc}") from exc
+    try:
+        helm.repo_index_generate(repo_dir)
+    except helm.HelmError as exc:
+        raise RenderError(f"{repo_dir}: Helm cannot index the chart repository: {exc}") from exc
 
 
 def load_fork(repo: Path, chart_dir: str) -> LoadedChart:

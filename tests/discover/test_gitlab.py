@@ -9,7 +9,8 @@ import pytest
 
 from migrator.discover.gitlab import GitLabFleetSettings, list_repos
 from migrator.errors import ConfigError
-from migrator.forge.gitlab import ForgeError, GitLabSettings
+from migrator.forge import ForgeError
+from migrator.gitlab_api import GitLabSettings
 from tests.forge.fleetkit import app_files, make_repo
 from testsupport.gitlab_sim import GitLabSim
 

@@ -9,9 +9,11 @@ import json
 import sys
 from pathlib import Path
 
-from migrator.forge.gitlab import GitLabSettings, RetryPolicy
+from migrator.gitlab_api import GitLabSettings, RetryPolicy
 from migrator.model import RepoRef
-from migrator.propose.apply import ProposeSettings, run_apply
+from migrator.propose.apply import run_apply
+from migrator.propose.settings import ProposeSettings
+from migrator.workdir import WorkDir
 from tests.forge.fleetkit import CENTRAL, describe, sim_plans
 
 
@@ -21,7 +23,7 @@ def main(config_path: str) -> None:
     clones = {slug: Path(p) for slug, p in config["clones"].items()}
     settings = ProposeSettings(forge=GitLabSettings(config["url"],
                                                     retry=RetryPolicy(backoff=0.01)))
-    run_apply(sim_plans(repos, clones), CENTRAL, settings, Path(config["work"]), clones,
+    run_apply(sim_plans(repos, clones), CENTRAL, settings, WorkDir(Path(config["work"])), clones,
               describe=describe)
 
 

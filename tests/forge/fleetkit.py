@@ -11,6 +11,8 @@ from pathlib import Path
 
 from migrator import git
 from migrator.model import CentralInfo, RepoPlan, RepoRef, Verdict
+from migrator.report.reasons import reason
+from testsupport.outcomes import outcome_for
 
 CENTRAL = CentralInfo(name="app-template", source="fixtures/central", target_version="2.3.0",
                       versions=("1.4.0", "2.3.0"),
@@ -64,8 +66,7 @@ def plan_for(repo: RepoRef, clone: Path, verdict: Verdict = Verdict.READY,
     patch = git.patch_for(clone, writes)
     commit = git.head(clone)
     plan_hash = hashlib.sha256(f"{commit}\n{version}\n{patch}".encode()).hexdigest()[:16]
-    return RepoPlan(repo=repo, commit=commit, verdict=verdict,
-                    reason=f"{name}: synthetic plan for the propose tests",
+    return RepoPlan(repo=repo, commit=commit, outcome=outcome_for(verdict),
                     patch=patch, plan_hash=plan_hash)
 
 
@@ -77,11 +78,11 @@ def git_out(repo: Path, *args: str, env: Mapping[str, str] | None = None) -> str
 def describe(plan: RepoPlan, central: CentralInfo, settings: object) -> tuple[str, str]:
     """The real report when the report module is there; a stand-in otherwise."""
     try:
-        from migrator.propose.apply import report_description
+        from migrator.propose.describe import report_description
         return report_description(plan, central, settings)  # type: ignore[arg-type]
     except ImportError:  # pragma: no cover - only while the report module is missing
         return (f"Use the central chart {central.name} {central.target_version}",
-                f"Verdict: {plan.verdict.value}\n\n{plan.reason}\n")
+                f"Verdict: {plan.verdict.value}\n\n{reason(plan)}\n")
 
 
 def clone_all(repos: list[RepoRef], cache: Path,

@@ -8,9 +8,11 @@ from pathlib import Path
 
 from migrator import git
 from migrator.discover.gitlab import GitLabFleetSettings, list_repos
-from migrator.forge.gitlab import GitLabSettings, RetryPolicy
+from migrator.gitlab_api import GitLabSettings, RetryPolicy
 from migrator.model import RepoPlan, RepoRef, Verdict
-from migrator.propose.apply import ProposeOutcome, ProposeSettings, run_apply
+from migrator.propose.apply import ProposeOutcome, run_apply
+from migrator.propose.settings import ProposeSettings
+from migrator.workdir import WorkDir
 from tests.forge.fleetkit import CENTRAL, SIM_FLEET, describe, seed_sim_fleet, sim_plans
 from testsupport.gitlab_sim import GitLabSim, MergeRequest
 
@@ -22,7 +24,7 @@ WRITES = ("POST", "PUT", "DELETE", "PATCH")
 @dataclass
 class Fleet:
     sim: GitLabSim
-    work: Path
+    work: WorkDir
     repos: list[RepoRef]
     clones: dict[str, Path]
     verdicts: dict[str, Verdict] = field(default_factory=lambda: dict(SIM_FLEET))
@@ -88,8 +90,8 @@ def fast_clones(sim: GitLabSim, repos: list[RepoRef], cache: Path) -> dict[str, 
 def start_fleet(tmp_path: Path, sim: GitLabSim, paths: dict[str, Verdict]) -> Fleet:
     sim.add_token(TOKEN, scopes=("api",), user="migrator-bot")
     seed_sim_fleet(sim, tmp_path, paths)
-    work = tmp_path / "work"
+    work = WorkDir(tmp_path / "work")
     repos = list_repos(GitLabFleetSettings(GitLabSettings(sim.url), group="platform"))
-    clones = fast_clones(sim, repos, work / "cache")
+    clones = fast_clones(sim, repos, work.cache)
     sim.reset_log()
     return Fleet(sim, work, repos, clones, dict(paths))

@@ -9,14 +9,9 @@ import pytest
 
 from migrator import git
 from migrator.credentials import git_env
-from migrator.forge.gitlab import (
-    ForgeError,
-    GitLabForge,
-    GitLabSettings,
-    MergeRequestExists,
-    MrSpec,
-    RetryPolicy,
-)
+from migrator.forge import ForgeError, MergeRequestExists, MrSpec
+from migrator.forge.gitlab import GitLabForge
+from migrator.gitlab_api import GitLabSettings, RetryPolicy
 from migrator.model import RepoRef
 from tests.forge.fleetkit import HUMAN, app_files, make_repo
 from testsupport.gitlab_sim import GitLabSim

@@ -13,7 +13,9 @@ from migrator.model import (
     FieldChange,
     FleetPlan,
     HelmInvocation,
+    Kind,
     Lineage,
+    Outcome,
     RepoPlan,
     RepoRef,
     ResourceId,
@@ -21,7 +23,6 @@ from migrator.model import (
     TemplateMatch,
     ValueDecision,
     ValuesPlan,
-    Verdict,
     WorkloadKpi,
 )
 
@@ -35,6 +36,12 @@ CENTRAL = CentralInfo(
     versions=("1.4.0", "2.0.0", "2.3.0"),
     ref="oci://registry.example.com/charts/app-template",
 )
+
+IDENTICAL = Outcome(Kind.IDENTICAL, environments=("staging", "production"), count=2)
+FUNCTIONAL = Outcome(Kind.FUNCTIONAL, resource="Deployment/payments", paths=("spec.replicas",),
+                     environments=("production",), count=4)
+DESTRUCTIVE = Outcome(Kind.DESTRUCTIVE, detail="object renamed", resource="Deployment/legacy",
+                      environments=("staging",), count=2)
 
 ALL_CHECKS = ("replicas", "probes", "resources", "image_pinned", "pdb", "non_root",
               "read_only_fs")
@@ -133,8 +140,7 @@ def ready_repo() -> RepoPlan:
     chart = ChartPlan(
         path="deploy/helm/orders",
         name="orders",
-        verdict=Verdict.READY,
-        reason="identical manifests",
+        outcome=IDENTICAL,
         release="orders",
         lineage=lineage(),
         values=values,
@@ -150,8 +156,7 @@ def ready_repo() -> RepoPlan:
         repo=RepoRef("shop/orders", "shop-orders", "https://gitlab.example.com/shop/orders.git",
                      web_url="https://gitlab.example.com/shop/orders"),
         commit="0123456789abcdef0123456789abcdef01234567",
-        verdict=Verdict.READY,
-        reason="identical manifests",
+        outcome=IDENTICAL,
         charts=(chart,),
         references=(ci_job("deploy-staging", "staging", 12),
                     ci_job("deploy-production", "production", 30)),
@@ -206,7 +211,7 @@ def review_repo() -> RepoPlan:
         kpis_after=(kpi("payments"),),
     )
     chart = ChartPlan(
-        path="chart", name="payments", verdict=Verdict.REVIEW, reason="4 functional differences",
+        path="chart", name="payments", outcome=FUNCTIONAL,
         release="payments", lineage=lineage(0.88), values=values, environments=(env,),
         file_count=9, line_count=300, source_values_files=("chart/values.yaml",),
     )
@@ -221,8 +226,7 @@ def review_repo() -> RepoPlan:
     return RepoPlan(
         repo=RepoRef("shop/payments", "shop-payments", "https://gitlab.example.com/shop/pay.git"),
         commit="fedcba9876543210fedcba9876543210fedcba98",
-        verdict=Verdict.REVIEW,
-        reason="4 functional differences",
+        outcome=FUNCTIONAL,
         charts=(chart,),
         references=(set_pw,),
         patch="diff --git a/x b/x\n",
@@ -239,31 +243,32 @@ def blocked_repo() -> RepoPlan:
     envs = (
         EnvResult("staging", "legacy", "staging", ("deploy/values.yaml",), {}, (renamed, selector)),
         EnvResult("production", "legacy", "production", ("deploy/values.yaml",), {}, (),
-                  error="template: legacy/templates/deployment.yaml:12:3: nil pointer"),
+                  failure=Outcome(Kind.FORK_RENDER_FAILED, environments=("production",),
+                                  detail="template: legacy/templates/deployment.yaml:12:3: "
+                                         "nil pointer")),
     )
     chart = ChartPlan(
-        path="helm", name="legacy", verdict=Verdict.BLOCKED, reason="destructive differences",
+        path="helm", name="legacy", outcome=DESTRUCTIVE,
         environments=envs, findings=("a value for extra containers (the fork adds a sidecar)",),
         values=ValuesPlan({}, {}, ()),
     )
     return RepoPlan(
         repo=RepoRef("ops/legacy", "ops-legacy", "/srv/repos/legacy"),
         commit="1111111111111111111111111111111111111111",
-        verdict=Verdict.BLOCKED,
-        reason="destructive differences",
+        outcome=DESTRUCTIVE,
         charts=(chart,),
     )
 
 
 def skipped_repo() -> RepoPlan:
     return RepoPlan(repo=RepoRef("web/docs-site", "web-docs-site", "/srv/repos/docs"),
-                    commit=None, verdict=Verdict.SKIPPED, reason="no embedded chart")
+                    commit=None, outcome=Outcome(Kind.NO_CHART))
 
 
 def error_repo() -> RepoPlan:
     return RepoPlan(repo=RepoRef("ops/broken", "ops-broken", "/srv/repos/broken"),
-                    commit=None, verdict=Verdict.ERROR,
-                    reason="clone failed: repository not found\nfatal: could not read")
+                    commit=None, outcome=Outcome(
+                        Kind.FETCH_FAILED, detail="repository not found\nfatal: could not read"))
 
 
 def fleet() -> FleetPlan:

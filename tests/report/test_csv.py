@@ -4,6 +4,7 @@ import csv
 import dataclasses
 import io
 
+from migrator.model import Kind, Outcome
 from migrator.report.csv import COLUMNS, fleet_csv
 from tests.report.sample import PASSWORD, fleet
 
@@ -26,7 +27,8 @@ def test_one_row_per_repo_with_counts() -> None:
 
 def test_cells_that_a_spreadsheet_would_run_as_formulas_are_defused() -> None:
     plan = fleet()
-    evil = dataclasses.replace(plan.repos[3], reason='=HYPERLINK("x","y")')
+    evil = dataclasses.replace(plan.repos[3], outcome=Outcome(Kind.BAD_INPUT,
+                                                               detail='=HYPERLINK("x","y")'))
     text = fleet_csv(dataclasses.replace(plan, repos=(evil,)))
     assert rows(text)[0]["reason"] == '\'=HYPERLINK("x","y")'
 

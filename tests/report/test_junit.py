@@ -3,6 +3,7 @@ from __future__ import annotations
 import dataclasses
 import xml.etree.ElementTree as ET
 
+from migrator.model import Kind, Outcome
 from migrator.report.junit import fleet_junit
 from tests.report.sample import PASSWORD, fleet
 
@@ -36,7 +37,7 @@ def test_each_verdict_maps_to_what_the_gitlab_widget_shows() -> None:
     assert blocked is not None and blocked.get("type") == "blocked"
     assert "finding: a value for extra containers" in (blocked.text or "")
     error = by_name["ops/broken"].find("error")
-    assert error is not None and "clone failed" in (error.get("message") or "")
+    assert error is not None and "fetch failed" in (error.get("message") or "")
 
 
 def test_suite_column_is_the_group_and_file_the_report() -> None:
@@ -47,7 +48,8 @@ def test_suite_column_is_the_group_and_file_the_report() -> None:
 
 def test_control_characters_from_tool_output_do_not_break_the_xml() -> None:
     plan = fleet()
-    broken = dataclasses.replace(plan.repos[4], reason="git: \x1b[31mfatal\x1b[0m\x00 boom")
+    broken = dataclasses.replace(plan.repos[4], outcome=Outcome(
+        Kind.BAD_INPUT, detail="git: \x1b[31mfatal\x1b[0m\x00 boom"))
     xml = fleet_junit(dataclasses.replace(plan, repos=(broken,)))
     error = cases(xml)["ops/broken"].find("error")
     assert error is not None and "fatal" in (error.get("message") or "")

@@ -9,18 +9,15 @@ from migrator.model import (
     EnvResult,
     FieldChange,
     FleetPlan,
+    Kind,
+    Outcome,
     RepoPlan,
     ResourceId,
     ValueDecision,
     ValuesPlan,
-    Verdict,
 )
-from migrator.report.markdown import (
-    GITLAB_DESCRIPTION_LIMIT,
-    fleet_markdown,
-    mr_title,
-    repo_markdown,
-)
+from migrator.mrtext import DESCRIPTION_LIMIT, size
+from migrator.report.markdown import fleet_markdown, mr_title, repo_markdown
 from tests.report.sample import (
     CENTRAL,
     PASSWORD,
@@ -41,12 +38,13 @@ def with_chart(plan: RepoPlan, **changes: object) -> RepoPlan:
     return dataclasses.replace(plan, charts=(chart,))
 
 
-def test_title_names_central_version_and_lineage_and_is_draft_unless_ready() -> None:
+def test_title_names_central_version_and_lineage_whatever_the_verdict() -> None:
+    # Whether the MR is a draft is propose's decision (tests/test_propose_mergerequest.py).
     assert mr_title(ready_repo(), CENTRAL) == (
         "Use the central chart app-template 2.3.0 (was: embedded chart forked from 1.4.0)")
-    assert mr_title(review_repo(), CENTRAL).startswith("Draft: Use the central chart")
+    assert mr_title(review_repo(), CENTRAL).startswith("Use the central chart")
     assert mr_title(blocked_repo(), CENTRAL) == (
-        "Draft: Use the central chart app-template 2.3.0 (was: embedded chart legacy)")
+        "Use the central chart app-template 2.3.0 (was: embedded chart legacy)")
 
 
 def test_ready_report_opens_with_the_banner_saying_the_cluster_sees_no_change() -> None:
@@ -91,7 +89,8 @@ def test_nearly_identical_templates_are_not_called_100_percent_identical() -> No
 
 
 def test_error_banner_keeps_a_leading_path_as_written() -> None:
-    plan = dataclasses.replace(fleet().repos[4], reason="chart/values.yaml: line 77: bad token")
+    plan = dataclasses.replace(fleet().repos[4], outcome=Outcome(
+        Kind.BAD_INPUT, file="chart/values.yaml", detail="line 77: bad token"))
     assert render(plan).startswith("> 💥 **Error: the migrator failed on this repo.** "
                                    "chart/values.yaml: line 77: bad token. The rest")
 
@@ -211,10 +210,23 @@ def test_huge_plans_stay_under_the_gitlab_description_limit() -> None:
                                 values=ValuesPlan({}, {}, decisions))
     charts = tuple(dataclasses.replace(chart, path=f"charts/c{i}") for i in range(8))
     text = render(dataclasses.replace(review_repo(), charts=charts))
-    assert len(text) < GITLAB_DESCRIPTION_LIMIT
+    assert size(text) < DESCRIPTION_LIMIT
     assert "- … and " in text and "more (see report.json)" in text
     assert text.count("## 🔍 `charts/c") == 8  # every chart keeps its section
     assert text.rstrip().endswith("</sub>")
+
+
+def test_a_report_too_long_with_the_shortest_lists_is_cut_and_keeps_its_footer() -> None:
+    # Chart paths are never shortened; two-byte characters count twice, as GitLab counts bytes.
+    charts = tuple(dataclasses.replace(review_repo().charts[0], path=f"charts/{'é' * 40_000}{i}")
+                   for i in range(12))
+    text = render(dataclasses.replace(review_repo(), charts=charts))
+    assert len(text) < DESCRIPTION_LIMIT // 2 and size(text) < DESCRIPTION_LIMIT
+    assert "**This report was cut to fit GitLab's size limit. report.json holds all of it.**" \
+        in text
+    assert text.count("<details") == text.count("</details>")
+    assert text.endswith("do not push to this branch by hand unless you take it over: the tool "
+                         "will then leave it alone and flag it.</sub>\n")
 
 
 def test_fleet_summary_lists_every_repo_worst_first_with_totals() -> None:
@@ -225,8 +237,8 @@ def test_fleet_summary_lists_every_repo_worst_first_with_totals() -> None:
     assert [r.split("`")[1] for r in rows] == [
         "ops/broken", "ops/legacy", "shop/payments", "shop/orders", "web/docs-site"]
     assert "[`shop/orders`](repos/shop-orders/report.md)" in text
-    assert "| [`ops/legacy`](repos/ops-legacy/report.md) | ⛔ Blocked | destructive differences "\
-           "| 1 | 2 | 0 | 0 |" in text
+    assert "| [`ops/legacy`](repos/ops-legacy/report.md) | ⛔ Blocked | destructive: "\
+           "Deployment/legacy object renamed in staging and 1 more | 1 | 2 | 0 | 0 |" in text
     # shares round down: 100 % only when every workload passes
     assert "| replicas ≥ 2 (or HPA min ≥ 2) | 66 % (2/3) | 100 % (3/3) |" in text
 
@@ -240,7 +252,8 @@ def test_fleet_summary_of_an_empty_fleet_says_so() -> None:
 
 def test_multi_chart_repo_gets_a_section_per_chart() -> None:
     plan = ready_repo()
-    second = ChartPlan("deploy/helm/worker", "worker", Verdict.READY, "identical manifests")
+    second = ChartPlan("deploy/helm/worker", "worker",
+                       Outcome(Kind.IDENTICAL, environments=("prod",)))
     text = render(dataclasses.replace(plan, charts=(plan.charts[0], second)))
     assert "## ✅ `deploy/helm/orders`: Ready" in text
     assert "## ✅ `deploy/helm/worker`: Ready" in text

@@ -9,10 +9,12 @@ import pytest
 
 from migrator import git
 from migrator.credentials import git_env
-from migrator.forge.gitlab import GitLabForge, GitLabSettings, RetryPolicy
+from migrator.forge.gitlab import GitLabForge
+from migrator.gitlab_api import GitLabSettings, RetryPolicy
 from migrator.journal import Journal
 from migrator.model import Verdict
 from migrator.track.status import TrackSettings, status, summarize
+from migrator.workdir import WorkDir
 from tests.forge.fleetkit import HUMAN
 from tests.forge.simfleet import BRANCH, TOKEN, Fleet, start_fleet
 from testsupport.gitlab_sim import GitLabSim
@@ -93,7 +95,7 @@ def test_status_reads_one_merge_request_per_repo_and_writes_nothing(fleet: Fleet
 
 def test_status_without_a_journal_finds_merge_requests_by_branch(fleet: Fleet,
                                                                  tmp_path: Path) -> None:
-    with Journal.open(tmp_path / "elsewhere") as journal:
+    with Journal.open(WorkDir(tmp_path / "elsewhere")) as journal:
         rows = status(fleet.repos, TrackSettings(forge=GitLabSettings(fleet.sim.url),
                                                  branch=BRANCH), journal)
     assert [r.state for r in rows] == ["opened", "none", "opened", "opened", "opened"]

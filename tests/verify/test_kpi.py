@@ -20,6 +20,7 @@ from migrator.model import (
 )
 from migrator.verify.kpi import KPI_NAMES, evaluate, fleet_kpis
 from tests.report.sample import CENTRAL
+from testsupport.outcomes import outcome_for
 
 PROBE = {"httpGet": {"path": "/healthz", "port": "http"}}
 READY = {"httpGet": {"path": "/ready", "port": "http"}}
@@ -261,8 +262,8 @@ def test_helm_scaffold_fails_most_checks_and_fixing_values_makes_it_pass(tmp_pat
 
 def _plan(name: str, before: list[WorkloadKpi], after: list[WorkloadKpi]) -> RepoPlan:
     env = EnvResult("prod", name, "prod", (), {}, (), tuple(before), tuple(after))
-    chart = ChartPlan("chart", name, Verdict.READY, "", environments=(env,))
-    return RepoPlan(RepoRef(name, name, name), None, Verdict.READY, "", charts=(chart,))
+    chart = ChartPlan("chart", name, outcome_for(Verdict.READY), environments=(env,))
+    return RepoPlan(RepoRef(name, name, name), None, outcome_for(Verdict.READY), charts=(chart,))
 
 
 def _kpi(**checks: bool) -> WorkloadKpi:

@@ -1,4 +1,4 @@
-"""The transport policy of forge/gitlab.py, over real HTTP against a scripted local server."""
+"""The transport policy of gitlab_api.py, over real HTTP against a scripted local server."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from migrator.forge.gitlab import PacedSession, RetryPolicy
+from migrator.gitlab_api import PacedSession, RetryPolicy
 
 
 class Script:

@@ -1,0 +1,135 @@
+"""Plan one embedded chart: read -> lineage -> values -> verify -> rewrite -> check -> decide.
+
+Each step is a function from frozen records to a frozen record; the verdict is decided once, at
+the end, from everything the steps found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from migrator.errors import MigratorError, RenderError, RepoError
+from migrator.lineage import match as lineage
+from migrator.model import (
+    ChartPlan,
+    EmbeddedChart,
+    HelmInvocation,
+    Kind,
+    Outcome,
+    RepoRef,
+)
+from migrator.pipeline.context import Context
+from migrator.rewrite.changeset import rewrite_deploys, values_writes, written_files
+from migrator.rewrite.target import RewriteResult
+from migrator.values.extract import ValuesInputs, plan_values
+from migrator.values.flags import flag_paths
+from migrator.values.read import read_fork_values, read_text
+from migrator.verify import render
+from migrator.verify.decide import decide
+from migrator.verify.deploys import check_deploys
+from migrator.verify.environments import Sides, verify_environments
+
+
+@dataclass(frozen=True)
+class RepoView:
+    """The repository as one chart's rewrite sees it."""
+
+    source: Path  # the checkout, as committed: where the chart and its values are read
+    root: Path  # where deploys are rewritten: the checkout, or a scratch copy that already
+    # holds the edits of the repo's earlier charts (two charts deployed from one file)
+    refs: tuple[HelmInvocation, ...]  # the deploy references found in `root`
+
+
+@dataclass(frozen=True)
+class ChartResult:
+    plan: ChartPlan
+    values_writes: dict[str, bytes | None]  # the chart and its values files out, new ones in
+    rewrite: RewriteResult  # its deploys pointed at the central chart
+
+
+_NOTHING = RewriteResult({}, (), ())
+
+
+def plan_chart(view: RepoView, repo: RepoRef, chart: EmbeddedChart, ctx: Context,
+               values_dir: str) -> ChartResult:
+    plan = _unplanned(chart)
+    try:
+        fork_values = read_fork_values(view.source, chart)
+        fork = render.load_fork(view.source, chart.path)
+    except RepoError as exc:
+        return ChartResult(replace(plan, outcome=bad_input(exc)), {}, _NOTHING)
+    except RenderError as exc:
+        return ChartResult(replace(plan, outcome=Outcome(Kind.NOT_RENDERABLE, detail=str(exc))),
+                           {}, _NOTHING)
+
+    origin = lineage.find(fork, chart.name, ctx.catalog)
+    rules, mapping = ctx.translation(origin) if origin else ((), None)
+    if origin is not None and mapping:
+        origin = replace(origin, mapping=mapping)
+    target = ctx.target
+    planned = plan_values(ValuesInputs(
+        fork_defaults=fork_values.defaults,
+        env_user=fork_values.by_env,
+        origin_defaults=ctx.catalog.get(origin.version, origin.chart).values if origin else None,
+        central_defaults=target.values,
+        rules=rules,
+        fork_name=chart.name,
+        central_name=target.name,
+        fork_app_version=chart.app_version,
+        policy=ctx.policy,
+        name_key=ctx.name_key,
+        app_version_key=ctx.app_version_key,
+        flag_paths=flag_paths(chart.environments),
+    ))
+
+    sides = Sides(fork, chart.path, fork_values, target, rules, ctx.cosmetic_keys)
+    verified = verify_environments(sides, chart.environments, planned)
+    verified = replace(verified, environments=tuple(
+        replace(e, values_files=written_files(e, values_dir)) for e in verified.environments))
+    plan = replace(plan, lineage=origin, values=verified.values,
+                   environments=verified.environments)
+
+    writes = values_writes(view.source, chart, verified.values, values_dir, rules, ctx.style)
+    try:
+        rewritten = rewrite_deploys(view.root, repo, view.refs, chart, verified.environments,
+                                    ctx.destination)
+    except RepoError as exc:
+        return ChartResult(replace(plan, outcome=_rewrite_failed(exc)), writes, _NOTHING)
+
+    def read(rel: str) -> str:
+        content = writes.get(rel)
+        return content.decode() if content is not None else read_text(view.root, rel)
+
+    try:
+        checked = check_deploys(sides, verified, chart.environments, rewritten.deploys, read,
+                                nest_under=chart.name if ctx.style == "dependency" else None)
+    except RepoError as exc:
+        return ChartResult(replace(plan, outcome=bad_input(exc)), writes, rewritten)
+    decision = decide(origin, checked.environments, rewritten.untouched, checked.failure)
+    return ChartResult(replace(plan, outcome=decision.outcome, findings=decision.findings,
+                               environments=checked.environments), writes, rewritten)
+
+
+def _unplanned(chart: EmbeddedChart) -> ChartPlan:
+    return ChartPlan(
+        path=chart.path, name=chart.name, outcome=Outcome(Kind.INTERNAL, "not planned"),
+        release=chart.environments[0].release if chart.environments else None,
+        file_count=chart.file_count, line_count=chart.line_count,
+        app_version=chart.app_version, source_values_files=_source_files(chart))
+
+
+def _source_files(chart: EmbeddedChart) -> tuple[str, ...]:
+    files = [chart.values_file] if chart.values_file else []
+    for env in chart.environments:
+        files.extend(f for f in env.values_files if f not in files)
+    return tuple(files)
+
+
+def bad_input(exc: MigratorError) -> Outcome:
+    return Outcome(Kind.BAD_INPUT, detail=exc.cause, file=exc.file, line=exc.line)
+
+
+def _rewrite_failed(exc: RepoError) -> Outcome:
+    return Outcome(Kind.REWRITE_FAILED, detail=exc.cause, file=exc.file, line=exc.line)
+

@@ -1,0 +1,79 @@
+"""The words of an outcome: what a person reads where a report says why.
+
+Stages conclude with `model.Outcome` (a kind and the facts behind it); every report renders the
+sentence here, so the same outcome reads the same in report.md, fleet.md, the CLI table and JUnit,
+and tools read `kind` instead of parsing text.
+"""
+
+from __future__ import annotations
+
+from migrator.model import ChartPlan, EnvResult, Kind, Outcome, RepoPlan
+
+
+def describe(outcome: Outcome, *, with_environment: bool = True) -> str:
+    """The sentence a person reads. `with_environment=False` leaves out the environment of a
+    render failure, for where the environment is already said (a per-environment table)."""
+    text = _sentence(outcome, with_environment)
+    if outcome.upgrade_from:
+        text = f"upgrade from {outcome.upgrade_from}: {text}"
+    if outcome.chart:
+        text = f"{outcome.chart}: {text}"
+    return text
+
+
+def _sentence(o: Outcome, with_environment: bool) -> str:  # noqa: C901 - one case per kind
+    where = o.where
+    located = f"{where}: {o.detail}" if where else o.detail
+    env = ", ".join(o.environments)
+    more = f" and {o.count - 1} more" if o.count > 1 else ""
+    paths = ", ".join(o.paths[:3])
+    match o.kind:
+        case Kind.NO_CHART:
+            return "no embedded chart (no Chart.yaml outside vendored charts/)"
+        case Kind.ALREADY_CENTRAL:
+            return f"already uses the central chart {o.detail} ({where})"
+        case Kind.CENTRAL_WRAPPER:
+            return f"already uses the central chart {o.detail} ({where} depends on it)"
+        case Kind.IDENTICAL:
+            ignoring = f" (ignoring {o.count} descriptive fields)" if o.count else ""
+            return f"rendered manifests identical in {env}{ignoring}"
+        case Kind.FUNCTIONAL:
+            return f"functional differences: {o.resource} {paths} in {env}{more}"
+        case Kind.DEPLOY_LEFT:
+            return f"{o.count} deploy reference(s) left for a person: {where} ({o.detail})"
+        case Kind.DESTRUCTIVE:
+            what = f"{paths} ({o.detail})" if o.paths else o.detail
+            return f"destructive: {o.resource} {what} in {env}{more}"
+        case Kind.CUSTOMIZED:
+            return (f"template customization the central chart cannot express: "
+                    f"{', '.join(sorted(o.files))} ({o.resource}: {paths})")
+        case Kind.NOT_RENDERABLE:
+            return f"does not render: {o.detail}"
+        case Kind.FORK_RENDER_FAILED | Kind.CENTRAL_RENDER_FAILED:
+            what = ("does not render" if o.kind is Kind.FORK_RENDER_FAILED
+                    else "the central chart does not render with the extracted values")
+            text = f"{what}: {o.detail}"
+            return f"{env}: {text}" if with_environment and env else text
+        case Kind.DEPLOY_RENDER_FAILED:
+            return f"{where}: the rewritten deploy does not render: {o.detail}"
+        case Kind.BAD_INPUT:
+            return located
+        case Kind.REWRITE_FAILED:
+            return f"rewrite failed: {located}"
+        case Kind.FETCH_FAILED:
+            return f"fetch failed: {o.detail}"
+        case Kind.INTERNAL:
+            log = f" (traceback in {o.log}; please report it with that file)" if o.log else ""
+            return f"internal error: {o.detail}{log}"
+    raise AssertionError(f"no words for {o.kind}")  # pragma: no cover - every kind has a case
+
+
+def reason(plan: RepoPlan | ChartPlan) -> str:
+    return describe(plan.outcome)
+
+
+def env_error(env: EnvResult) -> str | None:
+    """An environment's render failure, without its name (said beside it)."""
+    if env.failure is None:
+        return None
+    return describe(env.failure, with_environment=False)

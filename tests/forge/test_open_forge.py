@@ -1,0 +1,41 @@
+"""open_forge: the one place a forge is made from settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from migrator.errors import ConfigError
+from migrator.forge import open_forge
+from migrator.forge.gitlab import GitLabForge
+from migrator.forge.local import LocalForge, LocalForgeSettings
+from migrator.gitlab_api import GitLabSettings
+from migrator.journal import Journal
+from migrator.workdir import WorkDir
+
+# Not shaped like a credential, so only `forbid` can make the journal refuse it.
+TOKEN = "plain-value-of-the-open-forge-token"
+
+
+def test_review_bundle_settings_give_the_local_forge(tmp_path: Path) -> None:
+    with Journal.open(WorkDir(tmp_path / "work")) as journal:
+        forge = open_forge(LocalForgeSettings(tmp_path / "review"), journal)
+    assert isinstance(forge, LocalForge)
+
+
+def test_gitlab_settings_give_the_gitlab_forge_and_the_journal_refuses_its_token(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITLAB_TOKEN", TOKEN)
+    with Journal.open(WorkDir(tmp_path / "work")) as journal:
+        forge = open_forge(GitLabSettings("https://gitlab.example.com"), journal)
+        assert isinstance(forge, GitLabForge)
+        with pytest.raises(ValueError):
+            journal.intent("shop/orders", "push", "b", {"note": f"x{TOKEN}x"})
+
+
+def test_gitlab_without_a_token_in_the_environment_is_a_configuration_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITLAB_TOKEN", raising=False)
+    with Journal.open(WorkDir(tmp_path / "work")) as journal, pytest.raises(ConfigError):
+        open_forge(GitLabSettings("https://gitlab.example.com"), journal)
