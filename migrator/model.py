@@ -42,6 +42,7 @@ class Kind(StrEnum):
     NO_CHART = "no-chart"
     ALREADY_CENTRAL = "already-central"  # a deploy already names the central chart
     CENTRAL_WRAPPER = "central-wrapper"  # a Chart.yaml only depends on the central chart
+    NOT_DERIVED = "not-derived"  # lineage below the threshold: not a fork of anything known
     # ready
     IDENTICAL = "identical"
     # review
@@ -54,6 +55,9 @@ class Kind(StrEnum):
     FORK_RENDER_FAILED = "fork-does-not-render"
     CENTRAL_RENDER_FAILED = "central-does-not-render"
     DEPLOY_RENDER_FAILED = "rewritten-deploy-does-not-render"
+    CHART_INVALID = "chart-invalid"  # Helm cannot load it (no version, a templated version...)
+    VALUES_SHAPE = "values-of-another-shape"  # a value the central chart expects in another shape
+    STILL_USED = "still-used"  # files still name the chart after the rewrite: it is kept
     # error: the tool could not process it
     BAD_INPUT = "bad-input"  # a file the tool must read is missing, malformed or unsafe
     REWRITE_FAILED = "rewrite-failed"
@@ -69,6 +73,7 @@ _VERDICT = {
     Kind.NO_CHART: Verdict.SKIPPED,
     Kind.ALREADY_CENTRAL: Verdict.SKIPPED,
     Kind.CENTRAL_WRAPPER: Verdict.SKIPPED,
+    Kind.NOT_DERIVED: Verdict.SKIPPED,
     Kind.IDENTICAL: Verdict.READY,
     Kind.FUNCTIONAL: Verdict.REVIEW,
     Kind.DEPLOY_LEFT: Verdict.REVIEW,
@@ -78,6 +83,9 @@ _VERDICT = {
     Kind.FORK_RENDER_FAILED: Verdict.BLOCKED,
     Kind.CENTRAL_RENDER_FAILED: Verdict.BLOCKED,
     Kind.DEPLOY_RENDER_FAILED: Verdict.BLOCKED,
+    Kind.CHART_INVALID: Verdict.BLOCKED,
+    Kind.VALUES_SHAPE: Verdict.BLOCKED,
+    Kind.STILL_USED: Verdict.BLOCKED,
     Kind.BAD_INPUT: Verdict.ERROR,
     Kind.REWRITE_FAILED: Verdict.ERROR,
     Kind.FETCH_FAILED: Verdict.ERROR,
@@ -95,8 +103,9 @@ class Outcome:
     line: int | None = None  # 1-based, in `file`
     environments: tuple[str, ...] = ()
     resource: str | None = None  # "Deployment/orders"
-    paths: tuple[str, ...] = ()  # manifest field paths
-    files: tuple[str, ...] = ()  # templates (customizations)
+    paths: tuple[str, ...] = ()  # manifest field paths, or values paths (VALUES_SHAPE)
+    files: tuple[str, ...] = ()  # templates (CUSTOMIZED); "file:line" of each use (STILL_USED)
+    score: float | None = None  # NOT_DERIVED: the closest match's share of templates (0..1)
     count: int = 0  # how many of the same kind there are (differences, deploys, fields)
     chart: str | None = None  # the chart it is about, in a repo with several
     upgrade_from: str | None = None  # a repo already on the central chart: versions it leaves
@@ -180,6 +189,30 @@ class Environment:
     set_flags: tuple[SetFlag, ...] = ()
 
 
+class NoticeKind(StrEnum):
+    """Something about a repo's files a reviewer should know, that did not stop its plan."""
+
+    UNREADABLE = "unreadable-file"  # a deploy file that cannot be read: its deploys are unknown
+    LENIENT = "read-leniently"  # read as its consumer reads it (duplicate keys, tabs...)
+    UNRESOLVED = "unresolved-reference"  # a deploy names something built at run time
+    MISSING_FILE = "missing-file"  # a deploy names a file the repo does not have
+    DEPENDENCY = "chart-dependency"  # a dependency of the embedded chart and what becomes of it
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: NoticeKind
+    detail: str  # the sentence after "file:line: "
+    file: str | None = None
+    line: int | None = None
+
+    @property
+    def where(self) -> str | None:
+        if self.file is None:
+            return None
+        return f"{self.file}:{self.line}" if self.line is not None else self.file
+
+
 @dataclass(frozen=True)
 class EmbeddedChart:
     path: str  # repo-relative chart directory
@@ -191,6 +224,7 @@ class EmbeddedChart:
     file_count: int
     line_count: int
     dependencies: tuple[str, ...] = ()  # names of declared chart dependencies
+    problem: Outcome | None = None  # why it cannot be planned (Helm cannot load its Chart.yaml)
 
 
 @dataclass(frozen=True)
@@ -314,6 +348,7 @@ class ChartPlan:
     line_count: int = 0
     app_version: str | None = None
     source_values_files: tuple[str, ...] = ()  # the fork's values files (before)
+    notices: tuple[Notice, ...] = ()  # what a reviewer should know (its dependencies...)
 
     @property
     def verdict(self) -> Verdict:
@@ -331,6 +366,7 @@ class RepoPlan:
     plan_hash: str | None = None  # stable hash of the inputs+outputs, for idempotent apply
     seconds: float = 0.0
     notes: tuple[str, ...] = ()  # what a reviewer should know about the change set
+    notices: tuple[Notice, ...] = ()  # what the tool noticed in the repo's files on the way
     # "migrate": an embedded chart moves onto the central one; "upgrade": the repo already
     # deploys the central chart and moves to the target version
     kind: Literal["migrate", "upgrade"] = "migrate"

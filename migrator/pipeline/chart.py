@@ -54,6 +54,8 @@ _NOTHING = RewriteResult({}, (), ())
 def plan_chart(view: RepoView, repo: RepoRef, chart: EmbeddedChart, ctx: Context,
                values_dir: str) -> ChartResult:
     plan = _unplanned(chart)
+    if chart.problem is not None:
+        return ChartResult(replace(plan, outcome=chart.problem), {}, _NOTHING)
     try:
         fork_values = read_fork_values(view.source, chart)
         fork = render.load_fork(view.source, chart.path)

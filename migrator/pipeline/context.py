@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from migrator.lineage.catalog import Catalog
 from migrator.mapping import Mapping as ValuesMapping
 from migrator.mapping import Rule, chain
-from migrator.model import Lineage
+from migrator.model import Lineage, Verdict
 from migrator.rewrite.changeset import Destination
 from migrator.rewrite.target import ArgoTarget, CiInclude, Style
 from migrator.values.extract import Policy
 from migrator.verify import manifests
 from migrator.verify.render import LoadedChart
+from migrator.workdir import WorkDir
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,12 @@ class Context:
     chart_ref: str = "oci://registry.example.com/charts/app-template"
     ci_include: CiInclude | None = None
     argocd: ArgoTarget | None = None
+    work: WorkDir | None = None  # where internal errors leave their traceback
+
+    def proposes(self, verdict: Verdict) -> bool:
+        """Whether a chart (or repo) of this verdict gets a change set."""
+        return verdict in (Verdict.READY, Verdict.REVIEW) or (
+            self.force and verdict is Verdict.BLOCKED)
 
     @property
     def target(self) -> LoadedChart:

@@ -57,6 +57,7 @@ def make_context(settings: PlanSettings) -> tuple[Context, CentralInfo]:
         chart_ref=settings.chart_ref,
         ci_include=settings.ci_include,
         argocd=settings.argocd,
+        work=settings.work,
     )
     info = CentralInfo(
         name=catalog.central,

@@ -20,11 +20,21 @@ from migrator import __version__, git
 from migrator.errors import MigratorError
 from migrator.locate.charts import Located, locate
 from migrator.locate.refs import find_references
-from migrator.model import HelmInvocation, Kind, Outcome, RepoPlan, RepoRef, Verdict
+from migrator.model import (
+    ChartPlan,
+    EmbeddedChart,
+    HelmInvocation,
+    Kind,
+    Outcome,
+    RepoPlan,
+    RepoRef,
+)
+from migrator.pipeline import crash
 from migrator.pipeline.chart import ChartResult, RepoView, bad_input, plan_chart
 from migrator.pipeline.context import Context
 from migrator.pipeline.upgrade import outdated, plan_upgrade
 from migrator.rewrite.changeset import values_dir_for
+from migrator.rewrite.target import RewriteResult
 
 
 def plan_repo(repo: RepoRef, workdir: Path, ctx: Context, commit: str | None = None
@@ -58,9 +68,11 @@ def _plan(repo: RepoRef, workdir: Path, commit: str | None, ctx: Context) -> Rep
     results: list[ChartResult] = []
     with _rewrite_views(workdir, refs) as views:
         for chart in located.charts:
-            result = plan_chart(views.current(), repo, chart, ctx,
-                                values_dir_for(ctx.values_dir, chart.name, many))
-            views.carry(result.rewrite.writes)
+            result = _plan_one(views.current(), repo, chart, ctx,
+                               values_dir_for(ctx.values_dir, chart.name, many))
+            if ctx.proposes(result.plan.verdict):
+                # a later chart's rewrite starts from this one's, so only what is proposed
+                views.carry(result.rewrite.writes)
             results.append(result)
 
     charts = tuple(r.plan for r in results)
@@ -69,18 +81,36 @@ def _plan(repo: RepoRef, workdir: Path, commit: str | None, ctx: Context) -> Rep
     untouched = {(r.file, r.line) for res in results for r, _ in res.rewrite.untouched}
     references = tuple(replace(r, rewritable=False) if (r.file, r.line) in untouched else r
                        for r in refs if r in located.references or (r.file, r.line) in untouched)
+    # Each chart whose own verdict allows it is in the change set: one chart that cannot move
+    # does not hold back the others (the repo's verdict still says the worst).
+    proposed = [r for r in results if ctx.proposes(r.plan.verdict)]
     patch = None
-    if outcome.verdict in (Verdict.READY, Verdict.REVIEW) or (
-            ctx.force and outcome.verdict is Verdict.BLOCKED):
+    if proposed:
         writes: dict[str, bytes | None] = {}
-        for r in results:
+        for r in proposed:
             writes.update(r.values_writes)
-        for r in results:  # a later chart's edit of a file includes the earlier ones
+        for r in proposed:  # a later chart's edit of a file includes the earlier ones
             writes.update(r.rewrite.writes)
         patch = git.patch_for(workdir, writes) or None
     notes = tuple(n for r in results for n in r.rewrite.notes)
     plan = RepoPlan(repo, commit, outcome, charts, references, patch, notes=notes)
     return replace(plan, plan_hash=_plan_hash(plan, ctx))
+
+
+def _plan_one(view: RepoView, repo: RepoRef, chart: EmbeddedChart, ctx: Context,
+              values_dir: str) -> ChartResult:
+    """One chart; a bug met on it is that chart's internal error, not the repo's."""
+    try:
+        return plan_chart(view, repo, chart, ctx, values_dir)
+    except MigratorError:
+        raise
+    except Exception as exc:
+        if ctx.work is None:
+            raise
+        outcome = crash.record(ctx.work, repo.slug, f"{repo.name}: {chart.path}", exc)
+        return ChartResult(ChartPlan(chart.path, chart.name, outcome,
+                                     file_count=chart.file_count,
+                                     line_count=chart.line_count), {}, RewriteResult({}, (), ()))
 
 
 class _Views:

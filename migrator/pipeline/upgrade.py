@@ -31,7 +31,6 @@ from migrator.model import (
     RepoRef,
     ValueDecision,
     ValuesPlan,
-    Verdict,
 )
 from migrator.pipeline.context import Context
 from migrator.rewrite.command import Edit, apply_edits, set_flag_value, text_edits
@@ -93,7 +92,7 @@ def plan_upgrade(repo: RepoRef, workdir: Path, commit: str | None,
                        for r in deploys)
     patch = None
     verdict = outcome.verdict
-    if verdict in (Verdict.READY, Verdict.REVIEW) or (ctx.force and verdict is Verdict.BLOCKED):
+    if ctx.proposes(verdict):
         patch = git.patch_for(workdir, work.writes) or None
     return RepoPlan(repo, commit, outcome, (chart,), references, patch, kind="upgrade")
 

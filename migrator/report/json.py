@@ -18,6 +18,8 @@ from migrator.model import (
     FleetPlan,
     HelmInvocation,
     Lineage,
+    Notice,
+    Outcome,
     RepoPlan,
     ResourceId,
     ValueDecision,
@@ -52,11 +54,13 @@ def repo_json(plan: RepoPlan, central: CentralInfo) -> dict[str, Any]:
         "commit": plan.commit,
         "verdict": plan.verdict.value,
         "reason": scrub_text(reason(plan)),
+        "outcome": _outcome(plan.outcome),
         "central": central_json(central),
         "differences": {cls.value: n for cls, n in counts.items()},
         "charts": [_chart(c) for c in plan.charts],
         "references": [_reference(r) for r in plan.references],
         "notes": [scrub_text(n) for n in plan.notes],
+        "notices": [_notice(n) for n in plan.notices],
         "patch": PATCH_FILE if plan.patch is not None else None,
         "plan_hash": plan.plan_hash,
         "seconds": round(plan.seconds, 3),
@@ -115,6 +119,7 @@ def _chart(chart: ChartPlan) -> dict[str, Any]:
         "name": chart.name,
         "verdict": chart.verdict.value,
         "reason": scrub_text(reason(chart)),
+        "outcome": _outcome(chart.outcome),
         "release": chart.release,
         "app_version": chart.app_version,
         "file_count": chart.file_count,
@@ -129,7 +134,26 @@ def _chart(chart: ChartPlan) -> dict[str, Any]:
         "unmapped": pick("unmapped"),
         "identity": pick("identity"),
         "findings": [scrub_text(f) for f in chart.findings],
+        "notices": [_notice(n) for n in chart.notices],
     }
+
+
+def _outcome(o: Outcome) -> dict[str, Any]:
+    """The outcome as data: `kind` is a stable name, the other fields its facts."""
+    data: dict[str, Any] = {"kind": o.kind.value}
+    for key, value in (("detail", scrub_text(o.detail) if o.detail else None),
+                       ("file", o.file), ("line", o.line), ("chart", o.chart),
+                       ("environments", list(o.environments) or None), ("resource", o.resource),
+                       ("paths", list(o.paths) or None), ("files", list(o.files) or None),
+                       ("count", o.count or None), ("score", o.score),
+                       ("upgrade_from", o.upgrade_from), ("log", o.log)):
+        if value is not None:
+            data[key] = value
+    return data
+
+
+def _notice(n: Notice) -> dict[str, Any]:
+    return {"kind": n.kind.value, "file": n.file, "line": n.line, "detail": scrub_text(n.detail)}
 
 
 def _lineage(lineage: Lineage) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from migrator.model import (
     FieldChange,
     FleetPlan,
     HelmInvocation,
+    Notice,
     RepoPlan,
     ValueDecision,
     Verdict,
@@ -44,7 +45,7 @@ from migrator.report.common import (
     sorted_worst_first,
     yamlish,
 )
-from migrator.report.reasons import env_error, reason
+from migrator.report.reasons import env_error, notice, reason
 from migrator.verify.kpi import KPI_NAMES, fleet_tallies
 
 # Headroom for what the forge layer adds around the description (the plan marker).
@@ -168,10 +169,12 @@ def _repo(plan: RepoPlan, central: CentralInfo, plan_id: str, tool_version: str,
         out += _render_errors(chart, limits)
         out += _differences(chart, limits)
         out += _findings(chart, limits)
+        out += _notices("Notes on the chart", chart.notices, limits)
         out += _templates(chart, limits)
         out += _kpis(chart, limits)
     out += _stale_references(plan, limits)
     out += _change_notes(plan, limits)
+    out += _notices("Notes on the repository's files", plan.notices, limits)
     out += _reproduce(plan, central)
     out += ["", _footer(plan, plan_id, tool_version)]
     return "\n".join(out) + "\n"
@@ -569,6 +572,16 @@ def _change_notes(plan: RepoPlan, limits: _Limits) -> list[str]:
     out = ["", "### Notes on the deploy changes", ""]
     out += [f"- {_text(scrub_text(n))}" for n in plan.notes[: limits.references]]
     return out + _more_line(len(plan.notes), limits.references)
+
+
+def _notices(title: str, notices: Sequence[Notice], limits: _Limits) -> list[str]:
+    """What the tool noticed on the way that did not stop the plan (a file read leniently, a
+    deploy file it could not read, a chart dependency...)."""
+    if not notices:
+        return []
+    out = ["", f"### {title}", ""]
+    out += [f"- {_text(scrub_text(notice(n)))}" for n in notices[: limits.references]]
+    return out + _more_line(len(notices), limits.references)
 
 
 def _reproduce(plan: RepoPlan, central: CentralInfo) -> list[str]:

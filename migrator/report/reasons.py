@@ -7,7 +7,7 @@ and tools read `kind` instead of parsing text.
 
 from __future__ import annotations
 
-from migrator.model import ChartPlan, EnvResult, Kind, Outcome, RepoPlan
+from migrator.model import ChartPlan, EnvResult, Kind, Notice, Outcome, RepoPlan
 
 
 def describe(outcome: Outcome, *, with_environment: bool = True) -> str:
@@ -34,6 +34,10 @@ def _sentence(o: Outcome, with_environment: bool) -> str:  # noqa: C901 - one ca
             return f"already uses the central chart {o.detail} ({where})"
         case Kind.CENTRAL_WRAPPER:
             return f"already uses the central chart {o.detail} ({where} depends on it)"
+        case Kind.NOT_DERIVED:
+            score = f", {o.score:.0%} of templates" if o.score is not None else ""
+            return (f"not derived from the central chart or a known template family "
+                    f"(closest: {o.detail or 'none'}{score})")
         case Kind.IDENTICAL:
             ignoring = f" (ignoring {o.count} descriptive fields)" if o.count else ""
             return f"rendered manifests identical in {env}{ignoring}"
@@ -54,6 +58,15 @@ def _sentence(o: Outcome, with_environment: bool) -> str:  # noqa: C901 - one ca
                     else "the central chart does not render with the extracted values")
             text = f"{what}: {o.detail}"
             return f"{env}: {text}" if with_environment and env else text
+        case Kind.CHART_INVALID:
+            return f"Helm cannot load the chart: {located}"
+        case Kind.VALUES_SHAPE:
+            return f"values of another shape: {paths}: {o.detail}{more}"
+        case Kind.STILL_USED:
+            uses = ", ".join(o.files[:3]) + (f" and {len(o.files) - 3} more"
+                                             if len(o.files) > 3 else "")
+            return (f"still used after the rewrite, so the chart is kept: {uses}"
+                    + (f" ({o.detail})" if o.detail else ""))
         case Kind.DEPLOY_RENDER_FAILED:
             return f"{where}: the rewritten deploy does not render: {o.detail}"
         case Kind.BAD_INPUT:
@@ -77,3 +90,8 @@ def env_error(env: EnvResult) -> str | None:
     if env.failure is None:
         return None
     return describe(env.failure, with_environment=False)
+
+
+def notice(n: Notice) -> str:
+    where = n.where
+    return f"{where}: {n.detail}" if where else n.detail
