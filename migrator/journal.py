@@ -169,11 +169,17 @@ class Journal:
     # stage results ----------------------------------------------------------------------
 
     def record_stage(self, repo: str, stage: str, input_hash: str,
-                     result: Mapping[str, Any]) -> None:
+                     result: Mapping[str, Any]) -> bool:
+        """Keep a stage's result for the next run; False (nothing kept) when it holds something
+        shaped like a credential: that repo is simply planned again next time."""
+        text = json.dumps(result, sort_keys=True, default=str)
+        if self._holds_credential(text):
+            return False
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO stages VALUES (?, ?, ?, ?, ?)",
-                (repo, stage, input_hash, self._dump(result), time.time()))
+                (repo, stage, input_hash, text, time.time()))
+        return True
 
     def stage_result(self, repo: str, stage: str, input_hash: str) -> dict[str, Any] | None:
         """The stored result, or None when there is none or its inputs were different."""
@@ -320,11 +326,14 @@ class Journal:
         return self._check(json.dumps(payload, sort_keys=True, default=str))
 
     def _check(self, text: str) -> str:
-        if any(value and value in text for value in self._forbidden) or \
-                redact_value("journal", text) == REDACTED:
+        if self._holds_credential(text):
             # The message must not repeat the payload: it is the thing being kept out.
             raise ValueError("refusing to write a credential into the journal")
         return text
+
+    def _holds_credential(self, text: str) -> bool:
+        return any(value and value in text for value in self._forbidden) or \
+            redact_value("journal", text) == REDACTED
 
 
 def _effect(row: tuple[Any, ...]) -> Effect:

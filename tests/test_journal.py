@@ -87,10 +87,14 @@ def test_the_journal_refuses_to_store_a_registered_token(tmp_path: Path) -> None
     assert token.reveal().encode() not in WorkDir(tmp_path).journal.read_bytes()
 
 
-def test_the_journal_refuses_credential_shaped_values(tmp_path: Path) -> None:
-    with Journal.open(WorkDir(tmp_path)) as journal, pytest.raises(ValueError):
-        journal.record_stage("g/a", "fetch", "h",
-                             {"url": "https://oauth2:glpat-abcdefghijklmnop@gitlab.example/x"})
+def test_a_stage_result_shaped_like_a_credential_is_not_kept_and_nothing_fails(
+        tmp_path: Path) -> None:
+    secret = "https://oauth2:glpat-abcdefghijklmnop@gitlab.example/x"
+    with Journal.open(WorkDir(tmp_path)) as journal:
+        assert journal.record_stage("g/a", "fetch", "h", {"url": secret}) is False
+        assert journal.stage_result("g/a", "fetch", "h") is None
+        assert journal.record_stage("g/b", "fetch", "h", {"url": "https://x/y"}) is True
+    assert b"glpat-abcdefghijklmnop" not in WorkDir(tmp_path).journal.read_bytes()
 
 
 def test_proposals_keep_the_latest_state_per_repo(tmp_path: Path) -> None:

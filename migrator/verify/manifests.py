@@ -126,17 +126,46 @@ def compare(
     after_by_id = {_identity(r): r for r in after.objects}
     before_ids = {_identity(r) for r in before.objects}
     diffs: list[Difference] = []
+    regrouped: set[ResourceId] = set()
     for rid, obj in before.objects.items():
         other = after_by_id.get(_identity(rid))
         if other is None:
-            diffs.append(_removed(rid, after))
+            other = _regrouped(rid, after, before_ids)
+            if other is None:
+                diffs.append(_removed(rid, after))
+                continue
+            regrouped.add(other)
+            diffs.append(_group_change(rid, other))
+            # the rest of the object is compared as if it had moved already
+            same_group = {**obj, "apiVersion": other.api_version}
+            diffs.extend(_changed(rid, same_group, after.objects[other], cosmetic_keys))
             continue
         diffs.extend(_changed(rid, obj, after.objects[other], cosmetic_keys))
     for rid in after.objects:
-        if _identity(rid) not in before_ids:
+        if _identity(rid) not in before_ids and rid not in regrouped:
             diffs.append(Difference(rid, DiffClass.FUNCTIONAL, "added", (),
                                     why="object created by the migration"))
     return sorted(diffs, key=lambda d: (-d.diff_class.rank, d.resource.kind, d.resource.name))
+
+
+def _regrouped(rid: ResourceId, after: Rendered, before_ids: set[tuple[str, str, str, str]]
+               ) -> ResourceId | None:
+    """The same kind, namespace and name served from another API group (a Deployment of
+    extensions/v1beta1 that the central chart writes as apps/v1)."""
+    for other in after.objects:
+        if (other.kind, other.namespace, other.name) == (rid.kind, rid.namespace, rid.name) \
+                and _identity(other) not in before_ids:
+            return other
+    return None
+
+
+def _group_change(rid: ResourceId, other: ResourceId) -> Difference:
+    return Difference(
+        rid, DiffClass.DESTRUCTIVE, "changed", ("apiVersion",),
+        (FieldChange("apiVersion", rid.api_version, other.api_version),),
+        why=(f"API group changes ({rid.api_version} -> {other.api_version}): Helm takes it for "
+             f"another object, deletes the old one and creates this one; map the release's "
+             f"stored manifests first (helm mapkubeapis)"))
 
 
 def _removed(rid: ResourceId, after: Rendered) -> Difference:

@@ -109,3 +109,17 @@ def test_test_hooks_are_left_out() -> None:
     hook = {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": "t", "annotations": {"helm.sh/hook": "test"}}}
     assert manifests.index([("c/templates/tests/t.yaml", hook)], None).objects == {}
+
+
+def test_a_deployment_moving_from_extensions_to_apps_is_one_api_group_change() -> None:
+    old = {"apiVersion": "extensions/v1beta1", "kind": "Deployment",
+           "metadata": {"name": "web"}, "spec": {"replicas": 2}}
+    new = {**old, "apiVersion": "apps/v1", "spec": {"replicas": 3}}
+    before = manifests.index([("chart/templates/d.yaml", old)], "prod")
+    after = manifests.index([("central/templates/d.yaml", new)], "prod")
+    diffs = manifests.compare(before, after)
+    assert [(d.diff_class, d.change, d.paths) for d in diffs] == [
+        (DiffClass.DESTRUCTIVE, "changed", ("apiVersion",)),
+        (DiffClass.FUNCTIONAL, "changed", ("spec.replicas",))]
+    assert "extensions/v1beta1 -> apps/v1" in diffs[0].why and "mapkubeapis" in diffs[0].why
+    assert not any(d.change in ("added", "removed") for d in diffs)
