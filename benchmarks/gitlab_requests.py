@@ -84,7 +84,7 @@ def main(argv: list[str]) -> int:
             GitLabFleetSettings(gitlab, group="bench")))
         work = WorkDir(root / "work")
         clones, fetch = measure(sim, lambda: clone_all(repos, work.cache,
-                                                       env=git_env("GITLAB_TOKEN")))
+                                                       env=git_env("GITLAB_TOKEN", origin=sim.url)))
         plans = sim_plans(repos, clones, layout)
         settings = ProposeSettings(forge=gitlab)
 

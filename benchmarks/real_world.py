@@ -13,7 +13,12 @@ files only (fleet.json, repos/<slug>/report.json, changes.patch) and from the re
   listed chart paths the tool did not report;
 * internal errors (a reason containing "internal error"), repos in `error`;
 * non-forks proposed: charts whose verdict is ready/review but whose independent scaffold
-  similarity (real_world_grep.Scaffold) is low;
+  similarity (real_world_grep.Scaffold) is low, and those the template estimate says are not
+  derived;
+* lineage agreement: the share of charts whose lineage (origin, or not derived) agrees with an
+  independent estimate of the closest central version or family by template line sets
+  (real_world_grep.TemplateEstimate); charts the tool stopped on before lineage are counted
+  apart;
 * deploy references: an independent grep (real_world_grep.deploy_hits) against the references the
   tool reported -> found (reported, rewritable), flagged (reported but not rewritable, or
   named in a note as left for a person), missed (not reported);
@@ -235,7 +240,30 @@ def compare_refs(hits: list[rg.Hit], report: dict[str, Any] | None) -> list[dict
     return [r for i, r in enumerate(refs) if i not in used]
 
 
-def analyse_repo(row: Row, out: Path, scaffold: rg.Scaffold, scratch: Path) -> dict[str, Any]:
+# Outcomes reached before lineage decides anything: no origin to compare.
+_BEFORE_LINEAGE = {"bad-input", "internal-error", "chart-invalid", "chart-does-not-render",
+                   "fetch-failed", "no-chart", "already-central", "central-wrapper"}
+
+
+def tool_lineage(chart: dict[str, Any]) -> dict[str, Any] | None:
+    """The tool's lineage decision for a chart of report.json, None when it made none."""
+    outcome = chart.get("outcome") or {}
+    lineage = chart.get("lineage")
+    if lineage:
+        return {"derived": True, "candidate": f"{lineage['chart']} {lineage['version']}",
+                "score": lineage.get("score"), "confidence": lineage.get("confidence")}
+    if outcome.get("kind") == "not-derived":
+        return {"derived": False, "candidate": outcome.get("detail") or None,
+                "score": outcome.get("score"), "confidence": None}
+    if outcome.get("kind") in _BEFORE_LINEAGE or not outcome:
+        return None
+    # planned as a fork without an origin (what a tool without the not-derived outcome did
+    # below its threshold): neither a lineage nor "not derived", so it agrees with nothing
+    return {"derived": None, "candidate": None, "score": None, "confidence": None}
+
+
+def analyse_repo(row: Row, out: Path, scaffold: rg.Scaffold, scratch: Path,
+                 estimate: rg.TemplateEstimate) -> dict[str, Any]:
     rep_dir = out / "repos" / row.slug
     report = _load(rep_dir / "report.json")
     res: dict[str, Any] = {"repo": row.repo, "slug": row.slug, "commit": row.used_commit,
@@ -253,12 +281,19 @@ def analyse_repo(row: Row, out: Path, scaffold: rg.Scaffold, scratch: Path) -> d
         sim = scaffold.similarity(row.path / c["path"]) if (row.path / c["path"]).is_dir() \
             else None
         lineage = c.get("lineage") or {}
+        guess = estimate.estimate(row.path / c["path"]) if (row.path / c["path"]).is_dir() \
+            else None
+        decided = tool_lineage(c)
         chart_rows.append({
             "path": c["path"], "name": c["name"], "verdict": c["verdict"],
             "reason": c["reason"], "lineage": (f"{lineage.get('chart')} "
                                                f"{lineage.get('version')} "
                                                f"{lineage.get('score')}" if lineage else None),
             "scaffold": sim,
+            "outcome_kind": (c.get("outcome") or {}).get("kind"),
+            "tool_lineage": decided,
+            "estimate": guess,
+            "lineage_agrees": rg.lineage_agrees(decided, guess) if guess else None,
             "environments": {k: {"values_files": v["values_files"], "error": v["error"],
                                  "release": v["release"]}
                              for k, v in (c.get("environments") or {}).items()},
@@ -312,6 +347,12 @@ def summarise(repos: list[dict[str, Any]]) -> dict[str, Any]:
                 "scaffold": c["scaffold"], "lineage": c["lineage"]}
                for r, c in charts if c["verdict"] in ("ready", "review") and c["scaffold"]
                and c["scaffold"]["low"]]
+    nonfork_estimate = [{"repo": r["repo"], "chart": c["path"], "verdict": c["verdict"],
+                         "estimate": c["estimate"], "lineage": c["lineage"]}
+                        for r, c in charts if c["verdict"] in ("ready", "review")
+                        and c["estimate"] and not c["estimate"]["derived"]]
+    judged = [(r, c) for r, c in charts if c["lineage_agrees"] is not None]
+    agree = sum(1 for _, c in judged if c["lineage_agrees"])
     hits = [(r, h) for r in repos for h in r.get("deploy_hits") or []]
 
     def tally(rel: str) -> dict[str, int]:
@@ -339,6 +380,23 @@ def summarise(repos: list[dict[str, Any]]) -> dict[str, Any]:
         "internal_error_charts": internal,
         "internal_error_repos": internal_repos,
         "nonforks_proposed": nonfork,
+        "nonforks_proposed_by_estimate": nonfork_estimate,
+        "lineage_agreement": {
+            "judged": len(judged), "agree": agree,
+            "share": round(agree / len(judged), 4) if judged else None,
+            "before_lineage": len(charts) - len(judged),
+            "near_ties": sum(1 for _, c in judged
+                             if c["estimate"]["derived"] and len(c["estimate"]["near"]) > 1),
+            "planned_without_origin": sum(1 for _, c in judged
+                                          if c["tool_lineage"]["derived"] is None),
+            "disagreements": [
+                f"{r['repo']}:{c['path']}: tool {_said(c['tool_lineage'])} "
+                f"{c['tool_lineage']['candidate']} ({c['tool_lineage']['score']}); estimate "
+                f"{'derived ' if c['estimate']['derived'] else 'not derived, closest '}"
+                f"{c['estimate']['closest']} ({c['estimate']['jaccard']}; next "
+                f"{c['estimate']['second']})"
+                for r, c in judged if not c["lineage_agrees"]],
+        },
         "deploy_refs": {"local": tally("local"), "variable": tally("variable"),
                         "unresolved": tally("unresolved"),
                         "remote_or_doc": sum(1 for _, h in hits
@@ -388,7 +446,9 @@ def table(repos: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         f"internal errors: {len(s['internal_error_repos'])} repos, "
         f"{len(s['internal_error_charts'])} charts; error repos {len(s['error_repos'])}",
         f"non-forks proposed (ready/review, scaffold markers <= {rg.LOW_MARKERS}/8): "
-        f"{len(s['nonforks_proposed'])}",
+        f"{len(s['nonforks_proposed'])}; by the template estimate (Jaccard < "
+        f"{rg.MIN_JACCARD}): {len(s['nonforks_proposed_by_estimate'])}",
+        _agreement_line(s["lineage_agreement"]),
         "deploy refs (found/flagged/missed/in error repos): " + "; ".join(
             f"{k} {'/'.join(str(v) for v in d[k].values())}"
             for k in ("local", "variable", "unresolved"))
@@ -400,6 +460,18 @@ def table(repos: list[dict[str, Any]], summary: dict[str, Any]) -> str:
         " in docs)",
     ]
     return "\n".join(lines)
+
+
+def _said(tool: dict[str, Any]) -> str:
+    return {True: "derived", False: "not derived, closest", None: "planned with no origin"}[
+        tool["derived"]]
+
+
+def _agreement_line(a: dict[str, Any]) -> str:
+    share = "n/a" if a["share"] is None else f"{100 * a['share']:.0f} %"
+    return (f"lineage agrees with the template estimate: {a['agree']}/{a['judged']} ({share}); "
+            f"planned with no origin {a['planned_without_origin']}; {a['before_lineage']} "
+            f"charts stopped before lineage; {a['near_ties']} estimate near-ties")
 
 
 # --------------------------------------------------------------------------- main
@@ -421,6 +493,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--force", action="store_true",
                    help="pass --force: change sets for blocked repos too (more patches to check)")
     p.add_argument("--only", action="append", default=[], help="only these repos (repeatable)")
+    p.add_argument("--reanalyse", action="store_true",
+                   help="measure the fleet and plan output an earlier run left in --dest again "
+                        "(no build, no plan): e.g. a plan made by another revision")
     return p.parse_args(argv)
 
 
@@ -443,6 +518,8 @@ def run(args: argparse.Namespace, dest: Path) -> int:
     if args.only:
         rows = [r for r in rows if r.repo in args.only]
     fleet, out, work, scratch = (dest / "fleet", dest / "out", dest / "work", dest / "scratch")
+    if args.reanalyse:
+        return reanalyse(args, dest, rows)
     for d in (fleet, scratch, work, dest / "central"):
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir(parents=True)
@@ -466,10 +543,19 @@ def run(args: argparse.Namespace, dest: Path) -> int:
         print(f"migrator plan wrote no fleet.json (exit {plan['returncode']}); see "
               f"{plan['log']}", file=sys.stderr)
         return 2
+    return report(args, dest, rows, built, central, families_arg, plan, build_seconds)
+
+
+def report(args: argparse.Namespace, dest: Path, rows: list[Row], built: list[Row],
+           central: Path, families: Path | None, plan: dict[str, Any],
+           build_seconds: float) -> int:
+    out, scratch = dest / "out", dest / "scratch"
     fleet_json = _load(out / "fleet.json")
     scaffold = rg.Scaffold()
+    estimate = rg.TemplateEstimate([central, *([families] if families else [])])
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        repos = list(pool.map(lambda r: analyse_repo(r, out, scaffold, scratch), built))
+        repos = list(pool.map(lambda r: analyse_repo(r, out, scaffold, scratch, estimate),
+                              built))
     summary = summarise(repos)
     result = {
         "tsv": str(args.tsv), "dest": str(dest), "build_seconds": round(build_seconds, 1),
@@ -480,9 +566,29 @@ def run(args: argparse.Namespace, dest: Path) -> int:
     (out / "real_world.json").write_text(json.dumps(result, indent=2, default=str) + "\n",
                                          encoding="utf-8")
     print(table(repos, summary))
-    print(f"\nplan: exit {plan['returncode']} in {plan['seconds']} s; "
+    print(f"\nplan: exit {plan.get('returncode')} in {plan.get('seconds')} s; "
           f"wrote {out / 'real_world.json'}")
     return 0
+
+
+def reanalyse(args: argparse.Namespace, dest: Path, rows: list[Row]) -> int:
+    """The fleet, central chart and plan output of an earlier run in `dest`, measured again."""
+    if not (dest / "out" / "fleet.json").is_file():
+        print(f"--reanalyse: {dest}/out/fleet.json not found", file=sys.stderr)
+        return 2
+    for row in rows:
+        row.slug = row.repo.replace("/", "__")
+        row.path = dest / "fleet" / row.slug
+        if (row.path / ".git").is_dir():
+            row.used_commit = _git(["rev-parse", "HEAD"], row.path)
+    scratch = dest / "scratch"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    central = args.central or dest / "central" / "charts"
+    families = args.families or (dest / "central" / "families"
+                                 if (dest / "central" / "families").is_dir() else None)
+    built = [r for r in rows if r.used_commit]
+    return report(args, dest, rows, built, central, families, {"reanalysed": True}, 0.0)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,14 @@ should have found, so that the tool's reports can be checked against something i
   of the scaffold's own template lines found in the chart once both helper prefixes are replaced
   by one placeholder.
 * `leftover_hits`: after a patch is applied, every remaining mention of a path it deleted.
+* `TemplateEstimate`: each chart's closest central version or family by template similarity
+  alone: the candidate (every `.tgz` of the chart repositories given) maximizing the Jaccard
+  index of the two charts' sets of template lines over the union of their template files. A
+  line is `file::text` (file name under `templates/`, lowercased, `.yml` read as `.yaml`, a
+  `.gotmpl` suffix dropped; text stripped, spaces collapsed, `{{-`/`-}}` read as `{{`/`}}`, the
+  `fullname` helper's prefix replaced by one placeholder). NOTES.txt and `templates/tests/` are
+  left out. Below `MIN_JACCARD` the chart is "not derived". Candidates within `NEAR_TIE` of the
+  best are ones the estimate cannot tell apart.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ import os
 import re
 import shlex
 import subprocess
+import tarfile
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -507,6 +516,107 @@ class Scaffold:
             "helper_prefix": prefix,
             "low": len(found) <= LOW_MARKERS,
         }
+
+
+# --------------------------------------------------------------------------- lineage estimate
+
+# The tool's default lineage threshold (0.42, mostly a share of matched lines over all lines of
+# both charts, Dice-like) in Jaccard terms, J = D / (2 - D): the same bar on an independent
+# measure. It also falls in the widest gap of this estimate's own scores on the corpus.
+MIN_JACCARD = 0.266
+NEAR_TIE = 0.01  # candidates this close to the best are the estimate's ties
+
+
+def _estimate_key(rel: str) -> str:
+    key = rel.lower().removesuffix(".gotmpl")
+    return f"{key[:-4]}.yaml" if key.endswith(".yml") else key
+
+
+def _estimate_lines(files: dict[str, str]) -> frozenset[str]:
+    """`file::line` for every template line of a chart (templates/-relative paths -> text)."""
+    prefix = helper_prefix("\n".join(files.values()))
+    out = set()
+    for rel, text in files.items():
+        if Path(rel).name == "NOTES.txt" or rel.startswith("tests/"):
+            continue
+        if prefix:
+            text = text.replace(f'"{prefix}', f'"{_PLACEHOLDER}')
+        for raw in text.splitlines():
+            line = re.sub(r"\s+", " ", raw.strip()).replace("{{- ", "{{ ").replace(" -}}", " }}")
+            if line:
+                out.add(f"{_estimate_key(rel)}::{line}")
+    return frozenset(out)
+
+
+def _dir_templates(chart_dir: Path) -> dict[str, str]:
+    tdir = chart_dir / "templates"
+    out: dict[str, str] = {}
+    if tdir.is_dir():
+        for path in sorted(tdir.rglob("*")):
+            if path.is_file() and not path.is_symlink() and path.stat().st_size <= MAX_BYTES:
+                out[path.relative_to(tdir).as_posix()] = path.read_bytes().decode(
+                    "utf-8", errors="replace")
+    return out
+
+
+def _archive_chart(archive: Path) -> tuple[str, dict[str, str]]:
+    """("name version", templates) of a packaged chart."""
+    templates: dict[str, str] = {}
+    meta = ""
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            parts = member.name.split("/")
+            if not member.isfile() or len(parts) < 2:
+                continue
+            data = tar.extractfile(member)
+            text = data.read().decode("utf-8", errors="replace") if data else ""
+            if parts[1:] == ["Chart.yaml"]:
+                meta = text
+            elif len(parts) > 2 and parts[1] == "templates":
+                templates["/".join(parts[2:])] = text
+    name = re.search(r"(?m)^name:\s*[\"']?([^\s\"']+)", meta)
+    version = re.search(r"(?m)^version:\s*[\"']?([^\s\"']+)", meta)
+    if not name or not version:
+        raise ValueError(f"{archive}: no name or version in Chart.yaml")
+    return f"{name.group(1)} {version.group(1)}", templates
+
+
+class TemplateEstimate:
+    """The closest candidate of the chart repositories by template line sets (see above)."""
+
+    def __init__(self, repositories: Sequence[Path]) -> None:
+        self.candidates: dict[str, frozenset[str]] = {}
+        for repo in repositories:
+            for archive in sorted(repo.glob("*.tgz")):
+                name, templates = _archive_chart(archive)
+                self.candidates[name] = _estimate_lines(templates)
+
+    def estimate(self, chart_dir: Path) -> dict[str, Any]:
+        mine = _estimate_lines(_dir_templates(chart_dir))
+        scores = sorted(((len(mine & theirs) / len(mine | theirs) if mine | theirs else 0.0,
+                          name) for name, theirs in self.candidates.items()),
+                        key=lambda pair: (-pair[0], pair[1]))
+        best = scores[0][0] if scores else 0.0
+        return {
+            "closest": scores[0][1] if scores else None,
+            "jaccard": round(best, 3),
+            "near": [name for score, name in scores if best - score <= NEAR_TIE],
+            "second": f"{scores[1][1]} {scores[1][0]:.3f}" if len(scores) > 1 else None,
+            "derived": bool(mine) and best >= MIN_JACCARD,
+        }
+
+
+def lineage_agrees(tool: dict[str, Any] | None, estimate: dict[str, Any]) -> bool | None:
+    """Whether the tool's lineage decision (`{"derived": bool, "candidate": "name version"}`)
+    agrees with the estimate; None when the tool made none (it stopped before lineage). A chart
+    planned with no origin at all (`"derived": None`) agrees with nothing."""
+    if tool is None:
+        return None
+    if tool["derived"] is None:
+        return False
+    if not tool["derived"] or not estimate["derived"]:
+        return tool["derived"] == estimate["derived"]
+    return tool["candidate"] in estimate["near"]
 
 
 # --------------------------------------------------------------------------- patches

@@ -26,6 +26,7 @@ from rich.table import Table
 from migrator import config, suggest
 from migrator.errors import ConfigError, MigratorError
 from migrator.journal import Journal
+from migrator.lineage.match import DEFAULT_MIN_LINEAGE
 from migrator.mapping import load_mappings
 from migrator.model import FleetPlan, RepoPlan, Verdict
 from migrator.pipeline import fleet as pipeline
@@ -133,6 +134,9 @@ ArchivedOpt = Annotated[bool, typer.Option("--include-archived", help="Archived 
 ForksOpt = Annotated[bool, typer.Option("--include-forks", help="Forks too.")]
 TokenVarOpt = Annotated[str | None, typer.Option("--token-var", help="Environment variable "
                                                  "holding the GitLab token.")]
+AllowCloneHostOpt = Annotated[list[str] | None, typer.Option(
+    "--allow-clone-host", help="HOST or HOST:PORT a project's clone URL may name besides the "
+    "GitLab instance (repeatable); cloned without the token.")]
 CentralOpt = Annotated[Path | None, typer.Option(
     "--central", help="Central chart: chart repository dir (index.yaml) or git repo "
     "(tags v<version>).")]
@@ -149,16 +153,22 @@ StyleOpt = Annotated[str | None, typer.Option(
     "--style", help="Reference style: values-only, dependency, ci-include, argocd.")]
 FreshOpt = Annotated[bool, typer.Option(
     "--fresh", help="Plan every repo again, even those whose inputs did not change.")]
+MinLineageOpt = Annotated[float | None, typer.Option(
+    "--min-lineage", min=0.0, max=1.0, help="Lineage score (0-1) below which a chart is not "
+    f"derived from the central chart or a family, and skipped (default "
+    f"{DEFAULT_MIN_LINEAGE}).")]
 
 
 def _fleet_flags(fleet: Path | None, gitlab_url: str | None, group: str | None,
                  project: list[str] | None, topic: list[str] | None,
                  include: list[str] | None, exclude: list[str] | None, include_archived: bool,
-                 include_forks: bool, token_var: str | None) -> config.FleetFlags:
+                 include_forks: bool, token_var: str | None,
+                 allow_clone_host: list[str] | None = None) -> config.FleetFlags:
     return config.FleetFlags(
         fleet=fleet, gitlab_url=gitlab_url, group=group, project=tuple(project or ()),
         topic=tuple(topic or ()), include=tuple(include or ()), exclude=tuple(exclude or ()),
-        include_archived=include_archived, include_forks=include_forks, token_var=token_var)
+        include_archived=include_archived, include_forks=include_forks, token_var=token_var,
+        allow_clone_host=tuple(allow_clone_host or ()))
 
 
 @app.command()
@@ -173,6 +183,7 @@ def plan(
     include_archived: ArchivedOpt = False,
     include_forks: ForksOpt = False,
     token_var: TokenVarOpt = None,
+    allow_clone_host: AllowCloneHostOpt = None,
     central: CentralOpt = None,
     families: FamiliesOpt = None,
     target_version: TargetOpt = None,
@@ -190,16 +201,18 @@ def plan(
     force: Annotated[bool, typer.Option(help="Write change sets for blocked repos too.")]
     = False,
     fresh: FreshOpt = False,
+    min_lineage: MinLineageOpt = None,
     config_file: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Dry-run: plan the migration of every repo and write reports. Writes nothing remote."""
     flags = config.PlanFlags(
         repos=_fleet_flags(fleet, gitlab_url, group, project, topic, include, exclude,
-                           include_archived, include_forks, token_var),
+                           include_archived, include_forks, token_var, allow_clone_host),
         central=central, families=families, target_version=target_version, out=out_dir,
         jobs=jobs, central_name=central_name, central_path=central_path, chart_ref=chart_ref,
         style=style, inherited=inherited, work=work, shard=shard, force=force, fresh=fresh,
+        min_lineage=min_lineage,
     )
     with _reported_errors():
         settings = config.plan_settings(config.load_file(config_file), flags)
@@ -221,6 +234,7 @@ def apply(
     include_archived: ArchivedOpt = False,
     include_forks: ForksOpt = False,
     token_var: TokenVarOpt = None,
+    allow_clone_host: AllowCloneHostOpt = None,
     central: CentralOpt = None,
     families: FamiliesOpt = None,
     target_version: TargetOpt = None,
@@ -240,6 +254,7 @@ def apply(
     report_link: Annotated[str | None, typer.Option(
         help="URL of the full report for cut descriptions ({slug}, {name}).")] = None,
     fresh: FreshOpt = False,
+    min_lineage: MinLineageOpt = None,
     config_file: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
@@ -249,11 +264,11 @@ def apply(
     """
     flags = config.ApplyFlags(
         repos=_fleet_flags(fleet, gitlab_url, group, project, topic, include, exclude,
-                           include_archived, include_forks, token_var),
+                           include_archived, include_forks, token_var, allow_clone_host),
         central=central, families=families, target_version=target_version, out=out_dir,
         jobs=jobs, chart_ref=chart_ref, style=style, work=work, shard=shard, force=force,
         fresh=fresh, limit=limit, canary=canary, label=tuple(label or ()),
-        report_link=report_link,
+        report_link=report_link, min_lineage=min_lineage,
     )
     with _reported_errors():
         file_cfg = config.load_file(config_file)
@@ -289,6 +304,7 @@ def status(
     include_archived: ArchivedOpt = False,
     include_forks: ForksOpt = False,
     token_var: TokenVarOpt = None,
+    allow_clone_host: AllowCloneHostOpt = None,
     work: WorkOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
     = False,
@@ -297,7 +313,7 @@ def status(
     """Follow the merge requests `apply` opened: state, draft, pipeline, conflicts."""
     flags = config.StatusFlags(
         repos=_fleet_flags(fleet, gitlab_url, group, project, topic, include, exclude,
-                           include_archived, include_forks, token_var),
+                           include_archived, include_forks, token_var, allow_clone_host),
         work=work,
     )
     with _reported_errors():

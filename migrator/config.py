@@ -9,6 +9,7 @@ type error, never a key that silently falls back to the file. Example:
     name = "app-template"
     target_version = "2.0.0"
     ref = "oci://registry.example.com/charts/app-template"
+    min_lineage = 0.42                 # below this lineage score a chart is not derived: skipped
 
     [plan]
     fleet = "repos/"                   # directory of git repos, or a list file
@@ -27,9 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from migrator.credentials import check_clone_host
 from migrator.errors import ConfigError
 from migrator.forge.local import LocalForgeSettings
-from migrator.gitlab_api import GitLabSettings
+from migrator.gitlab_api import DEFAULT_MAX_RESPONSE_MIB, GitLabSettings
+from migrator.lineage.match import DEFAULT_MIN_LINEAGE
 from migrator.propose.settings import ProposeSettings
 from migrator.rewrite import STYLES, ArgoTarget, CiInclude, Style
 from migrator.track.status import TrackSettings
@@ -59,6 +62,7 @@ class FleetFlags:
     include_archived: bool = False
     include_forks: bool = False
     token_var: str | None = None
+    allow_clone_host: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +84,7 @@ class PlanFlags:
     shard: str | None = None
     force: bool = False
     fresh: bool = False
+    min_lineage: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,6 +108,7 @@ class ApplyFlags:
     canary: int | None = None
     label: tuple[str, ...] = ()
     report_link: str | None = None
+    min_lineage: float | None = None
 
     def plan_flags(self) -> PlanFlags:
         """How apply plans before it proposes."""
@@ -110,7 +116,7 @@ class ApplyFlags:
             repos=self.repos, central=self.central, families=self.families,
             target_version=self.target_version, out=self.out, jobs=self.jobs,
             chart_ref=self.chart_ref, style=self.style, work=self.work, shard=self.shard,
-            force=self.force, fresh=self.fresh)
+            force=self.force, fresh=self.fresh, min_lineage=self.min_lineage)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,6 +138,15 @@ class GitLabOptions:
     include_archived: bool = False
     include_forks: bool = False
     token_var: str = "GITLAB_TOKEN"
+    # Hosts a project's clone URL may name besides GitLab's own (cloned without the token).
+    allowed_clone_hosts: tuple[str, ...] = ()
+    max_response_mib: int = DEFAULT_MAX_RESPONSE_MIB  # larger GitLab answers are refused
+
+    def client_settings(self) -> GitLabSettings:
+        """How the API client and git reach this GitLab."""
+        return GitLabSettings(self.url, self.token_var,
+                              allowed_clone_hosts=self.allowed_clone_hosts,
+                              max_response_bytes=self.max_response_mib * 1024 * 1024)
 
 
 @dataclass(frozen=True)
@@ -159,6 +174,7 @@ class PlanSettings:
     ci_include: CiInclude | None = None
     argocd: ArgoTarget | None = None
     fresh: bool = False  # plan every repo again, even when its inputs did not change
+    min_lineage: float = DEFAULT_MIN_LINEAGE  # lineage score below which a chart is skipped
 
 
 @dataclass(frozen=True)
@@ -173,11 +189,13 @@ class StatusSettings:
 
 # Every key migrator.toml may hold: a typo is an error, not a silently ignored setting.
 KNOWN_KEYS: dict[str, frozenset[str]] = {
-    "central": frozenset({"source", "name", "path", "target_version", "ref", "families"}),
+    "central": frozenset({"source", "name", "path", "target_version", "ref", "families",
+                          "min_lineage"}),
     "plan": frozenset({"fleet", "out", "work", "jobs", "inherited", "mappings", "cosmetic_keys",
                        "values_dir", "shard", "include", "exclude"}),
     "gitlab": frozenset({"url", "group", "projects", "topics", "include_archived",
-                         "include_forks", "token_var"}),
+                         "include_forks", "token_var", "allowed_clone_hosts",
+                         "max_response_mib"}),
     "rewrite": frozenset({"style", "ci_include", "argocd"}),
     "apply": frozenset({"labels", "branch", "bot_name", "bot_email", "assignee_ids",
                         "reviewer_ids", "remove_source_branch", "squash", "limit",
@@ -242,6 +260,8 @@ def plan_settings(file_cfg: Mapping[str, Any], flags: PlanFlags) -> PlanSettings
     jobs = int(_given(flags.jobs, plan, "jobs", 0) or 0) or min(4, os.cpu_count() or 1)
     if jobs < 1:
         raise ConfigError("--jobs must be at least 1")
+    min_lineage = _min_lineage(_given(flags.min_lineage, central, "min_lineage",
+                                      DEFAULT_MIN_LINEAGE))
     rewrite = _section(file_cfg, "rewrite")
     style = str(flags.style or rewrite.get("style", "values-only"))
     if style not in STYLES:
@@ -270,7 +290,24 @@ def plan_settings(file_cfg: Mapping[str, Any], flags: PlanFlags) -> PlanSettings
         ci_include=_ci_include(rewrite),
         argocd=_argocd(rewrite),
         fresh=flags.fresh,
+        min_lineage=min_lineage,
     )
+
+
+def _min_lineage(value: Any) -> float:
+    """A lineage score: 0 plans every chart as a fork, 1 only forks identical to a published
+    version."""
+    wrong = ConfigError(f"--min-lineage (or [central] min_lineage) {value!r}: expected a number "
+                        f"from 0 to 1")
+    if isinstance(value, bool):
+        raise wrong
+    try:
+        share = float(value)
+    except (TypeError, ValueError) as exc:
+        raise wrong from exc
+    if not 0.0 <= share <= 1.0:
+        raise wrong
+    return share
 
 
 def _given(flag: object, section: Mapping[str, Any], key: str, default: Any = None) -> Any:
@@ -323,6 +360,11 @@ def gitlab_options(file_cfg: Mapping[str, Any], flags: FleetFlags) -> GitLabOpti
     projects = tuple(flags.project or section.get("projects", ()))
     if not group and not projects:
         raise ConfigError("--gitlab-url needs --group or --project")
+    hosts = (*section.get("allowed_clone_hosts", ()), *flags.allow_clone_host)
+    cap = section.get("max_response_mib", DEFAULT_MAX_RESPONSE_MIB)
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+        raise ConfigError(f"[gitlab] max_response_mib {cap!r}: expected a whole number of MiB, "
+                          "at least 1")
     return GitLabOptions(
         url=str(url).rstrip("/"),
         group=group,
@@ -331,6 +373,8 @@ def gitlab_options(file_cfg: Mapping[str, Any], flags: FleetFlags) -> GitLabOpti
         include_archived=bool(flags.include_archived or section.get("include_archived")),
         include_forks=bool(flags.include_forks or section.get("include_forks")),
         token_var=str(flags.token_var or section.get("token_var", "GITLAB_TOKEN")),
+        allowed_clone_hosts=tuple(dict.fromkeys(check_clone_host(str(h)) for h in hosts)),
+        max_response_mib=cap,
     )
 
 
@@ -367,7 +411,7 @@ def forge_settings(gitlab: GitLabOptions | None,
     """Where merge requests are: on GitLab when the fleet is a GitLab group, else review bundles
     in the work dir. apply writes them there and status reads them back."""
     if gitlab is not None:
-        return GitLabSettings(gitlab.url, gitlab.token_var)
+        return gitlab.client_settings()
     return LocalForgeSettings(work.review)
 
 

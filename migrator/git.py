@@ -3,6 +3,12 @@
 Credentials never appear in a URL, in argv or in an error message: callers pass them through the
 environment (see `env` arguments) and this module scrubs anything URL-credential-shaped from what
 it reports.
+
+App repos are data, never code: git runs in a fixed environment where no configuration but the
+tool's own is read (no system or global config, no inherited `GIT_*` variables), no hook,
+fsmonitor, askpass or credential helper from a repo's config can run, only plain transports are
+allowed (never `ext::`), submodules are never fetched, and every URL or path reaches git after
+`--` (or `--end-of-options`), so text from a fleet list or a GitLab answer is never an option.
 """
 
 from __future__ import annotations
@@ -19,12 +25,41 @@ from migrator.errors import GitError
 
 _URL_USERINFO = re.compile(r"([a-z][a-z0-9+.-]*://)[^/\s@]+@", re.IGNORECASE)
 
-# Make git deterministic and non-interactive whatever the user's config says.
+# Make git deterministic and non-interactive whatever the user's config says, and blind to any
+# configuration but the tool's own: a ~/.gitconfig with `core.fsmonitor`, hooks or
+# `submodule.recurse` would otherwise act on every clone.
 _BASE_ENV = {
     "GIT_TERMINAL_PROMPT": "0",
     "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_ATTR_NOSYSTEM": "1",
+    # Plain transports only (this overrides `protocol.*.allow` in any config). Never `ext`
+    # (runs a command), nor any other remote helper. GitLab runs narrow it to https/ssh.
+    "GIT_ALLOW_PROTOCOL": "file:http:https:ssh",
     "LC_ALL": "C",
 }
+# The only GIT_* variables taken from the caller's environment: how to reach hosts (TLS CAs,
+# the ssh program), nothing that points git at other repos, configs, hooks or helpers, and no
+# tracing (GIT_TRACE_CURL would print the Authorization header into error messages).
+_INHERITED = frozenset({"GIT_SSL_CAINFO", "GIT_SSL_CAPATH", "GIT_SSL_CERT", "GIT_SSL_KEY",
+                        "GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT"})
+# Given on every command line, so they win over a repo's own `.git/config` (a local fleet's
+# repos are read in place) and over anything it includes.
+_SAFE_CONFIG = (
+    "core.hooksPath=/dev/null",
+    "core.fsmonitor=false",
+    "core.sshCommand=ssh",  # GIT_SSH_COMMAND, when the operator sets it, still wins
+    "core.askPass=",
+    "core.attributesFile=/dev/null",
+    "submodule.recurse=false",
+    "fetch.recurseSubmodules=false",
+    "protocol.allow=never",  # with GIT_ALLOW_PROTOCOL above: nothing but the plain transports
+)
+_SAFE_ARGS = tuple(arg for item in _SAFE_CONFIG for arg in ("-c", item))
+# `name::address` makes git run the remote helper `git-remote-name` (`ext::` runs a command).
+_REMOTE_HELPER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+.-]*::")
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_CLONE_SCHEMES = frozenset({"file", "http", "https", "ssh", "git+ssh", "ssh+git"})
 
 
 def scrub(text: str) -> str:
@@ -39,11 +74,10 @@ def run(
     input_text: str | None = None,
 ) -> str:
     """Run `git ARGS` and return stdout; raise GitError with a scrubbed message on failure."""
-    full_env = {**os.environ, **_BASE_ENV, **(env or {})}
     proc = subprocess.run(
-        ["git", *args],
+        ["git", *_SAFE_ARGS, *args],
         cwd=cwd,
-        env=full_env,
+        env=environment(env),
         input=input_text,
         capture_output=True,
         text=True,
@@ -53,6 +87,58 @@ def run(
         detail = scrub((proc.stderr or proc.stdout).strip()) or f"exit {proc.returncode}"
         raise GitError(f"git {args[0]} failed: {detail}")
     return proc.stdout
+
+
+def run_bytes(
+    args: list[str],
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    input_bytes: bytes | None = None,
+) -> bytes:
+    """`run` for content that must keep every byte: no newline translation (CRLF stays CRLF),
+    no decoding."""
+    proc = subprocess.run(
+        ["git", *_SAFE_ARGS, *args], cwd=cwd, env=environment(env), input=input_bytes,
+        capture_output=True, check=False,
+    )
+    if proc.returncode != 0:
+        message = (proc.stderr or proc.stdout).decode("utf-8", errors="replace").strip()
+        raise GitError(f"git {args[0]} failed: {scrub(message) or f'exit {proc.returncode}'}")
+    return proc.stdout
+
+
+def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment every git command runs in: the caller's, minus its GIT_* variables but
+    a few (`_INHERITED`), plus the fixed safe settings, plus `extra` (credentials, an index)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _INHERITED}
+    env.update(_BASE_ENV)
+    env.update(extra or {})
+    if "GIT_CONFIG_COUNT" not in env:
+        # No helper of the tool's: none from any config either (a local fleet's repo may name
+        # one in its own `.git/config`).
+        env.update({"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "credential.helper",
+                    "GIT_CONFIG_VALUE_0": ""})
+    return env
+
+
+def unsafe_url(location: str) -> str | None:
+    """Why `location` (a clone URL or a local path, as a fleet list or GitLab gave it) must not
+    reach git, or None. Said in words for the repo's reason."""
+    shown = repr(scrub(location)[:200])
+    if not location.strip():
+        return "no clone URL"
+    if location.startswith("-"):
+        return f"the clone URL {shown} starts with '-' (git would read it as an option); refused"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in location):
+        return f"the clone URL {shown} holds control characters; refused"
+    if _REMOTE_HELPER.match(location):
+        return (f"the clone URL {shown} names a git remote helper ('name::'), which can run "
+                "commands; only http(s), ssh and local repositories are cloned")
+    scheme = _URL_SCHEME.match(location)
+    if scheme and scheme.group(1).lower() not in _CLONE_SCHEMES:
+        return (f"the clone URL {shown} uses the scheme {scheme.group(1)!r}; only http(s), ssh "
+                "and local repositories are cloned")
+    return None
 
 
 def is_repo(path: Path) -> bool:
@@ -78,23 +164,33 @@ def clone_or_update(
 ) -> str:
     """Keep a blobless, shallow, single-branch clone of `url` at `dest`; return its HEAD sha.
 
-    A later call fetches and resets the same clone instead of cloning again.
+    A later call fetches and resets the same clone instead of cloning again, from `url` (the
+    clone's `origin` follows it, should the project have moved). GitError, before git runs, when
+    `url` is unsafe (see `unsafe_url`).
     """
+    problem = unsafe_url(url)
+    if problem is None and branch is not None and branch.startswith("-"):
+        problem = f"the branch name {branch[:100]!r} starts with '-'; refused"
+    if problem is not None:
+        raise GitError(problem)
     url = as_url(url)
     if (dest / ".git").is_dir():
         ref = branch or "HEAD"
-        run(["fetch", "--quiet", "--depth", "1", "--filter=blob:none", "origin", ref],
-            cwd=dest, env=env)
+        if remote_url(dest) != url:
+            run(["remote", "set-url", "--", "origin", url], cwd=dest)
+        run(["fetch", "--quiet", "--depth", "1", "--filter=blob:none", "--no-recurse-submodules",
+             "--", "origin", ref], cwd=dest, env=env)
         run(["reset", "--quiet", "--hard", "FETCH_HEAD"], cwd=dest, env=env)
         run(["clean", "-qfdx"], cwd=dest, env=env)
         return head(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
     try:
-        args = ["clone", "--quiet", "--depth", "1", "--filter=blob:none", "--single-branch"]
+        args = ["clone", "--quiet", "--depth", "1", "--filter=blob:none", "--single-branch",
+                "--no-recurse-submodules"]
         if branch:
             args += ["--branch", branch]
-        run([*args, url, str(tmp)], env=env)
+        run([*args, "--", url, str(tmp)], env=env)
         # Clone next to the destination and rename, so an interrupted clone never looks done.
         tmp.rename(dest)
     except BaseException:
@@ -103,12 +199,24 @@ def clone_or_update(
     return head(dest)
 
 
+def remote_url(repo: Path, remote: str = "origin") -> str | None:
+    """The URL git fetches `remote` of `repo` from, or None when it has none."""
+    try:
+        return run(["config", "--get", f"remote.{remote}.url"], cwd=repo).strip() or None
+    except GitError:
+        return None
+
+
 def patch_for(repo: Path, writes: Mapping[str, bytes | None]) -> str:
     """A `git apply`-able patch against HEAD of `repo` that makes exactly `writes`.
 
     `writes` maps repo-relative paths to new content, or None to delete (a directory path
     deletes everything under it). Neither the work tree nor the index of `repo` changes: the
     change is staged in a throwaway index, with the new blobs written to the object store.
+
+    The patch is byte for byte what git wrote (a CRLF line stays CRLF, a missing final newline
+    stays missing), as text: a file whose old or new content is not UTF-8 is given as
+    a binary patch, which applies just as exactly.
     """
     with tempfile.TemporaryDirectory(prefix="migrator-patch-") as tmp:
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
@@ -122,7 +230,11 @@ def patch_for(repo: Path, writes: Mapping[str, bytes | None]) -> str:
         for i, (rel, content) in enumerate(added):
             blob = Path(tmp) / f"blob-{i}"
             blob.write_bytes(content)
-            sha = run(["hash-object", "-w", str(blob)], cwd=repo).strip()
+            # --path: the blob is what `git add` would store for that path (a repository whose
+            # .gitattributes keep LF in git and CRLF in the work tree gets LF); the user's own
+            # core.autocrlf is not the repository's business
+            sha = run(["-c", "core.autocrlf=false", "hash-object", "-w", f"--path={rel}",
+                       str(blob)], cwd=repo, env=env).strip()
             lines.append(f"100644 {sha}\t{rel}")
         if lines:
             run(
@@ -131,19 +243,59 @@ def patch_for(repo: Path, writes: Mapping[str, bytes | None]) -> str:
                 env=env,
                 input_text="".join(f"{line}\n" for line in lines),
             )
-        return run(
-            [
-                "diff",
-                "--cached",
-                "--binary",
-                "--no-color",
-                "--no-ext-diff",
-                "--find-renames",
-                "HEAD",
-            ],
-            cwd=repo,
-            env=env,
-        )
+        raw = _cached_diff(repo, env)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        attributes = Path(tmp) / "attributes"
+        attributes.write_text("".join(f"{_attribute_pattern(path)} binary\n"
+                                      for path in _not_utf8(raw, repo, env)))
+        return _cached_diff(repo, env, attributes).decode("utf-8")
+
+
+def _cached_diff(repo: Path, env: Mapping[str, str], attributes: Path | None = None) -> bytes:
+    config = ["-c", f"core.attributesFile={attributes}"] if attributes else []
+    return run_bytes([*config, "diff", "--cached", "--binary", "--no-color", "--no-ext-diff",
+                      "--find-renames", "HEAD"], cwd=repo, env=env)
+
+
+def _not_utf8(patch: bytes, repo: Path, env: Mapping[str, str]) -> list[str]:
+    """The paths (both sides of a rename) of the patch's sections that are not UTF-8 text.
+
+    `diff --raw` lists the same file pairs in the same order as the patch's sections."""
+    sections = re.split(rb"(?m)^(?=diff --git )", patch)[1:]
+    raw = run_bytes(["diff", "--cached", "--raw", "-z", "--find-renames", "HEAD"], cwd=repo,
+                    env=env).split(b"\0")
+    pairs: list[list[str]] = []
+    i = 0
+    while i < len(raw) and raw[i].startswith(b":"):
+        renamed = raw[i].split(b" ")[-1][:1] in (b"R", b"C")
+        count = 2 if renamed else 1
+        pairs.append([p.decode("utf-8", errors="surrogateescape")
+                      for p in raw[i + 1:i + 1 + count]])
+        i += 1 + count
+    out: list[str] = []
+    for section, paths in zip(sections, pairs, strict=False):
+        try:
+            section.decode("utf-8")
+        except UnicodeDecodeError:
+            out.extend(paths)
+    return out
+
+
+def _attribute_pattern(path: str) -> str:
+    """`path` as a .gitattributes pattern matching only it (anchored; wildcards escaped; a
+    character the pattern syntax cannot hold, such as a space, matched by `?`)."""
+    out = []
+    for ch in path:
+        if ch in "*?[\\":
+            out.append("\\" + ch)
+        elif ch.isspace() or ch == '"' or not ch.isprintable():
+            out.append("?")
+        else:
+            out.append(ch)
+    return "/" + "".join(out)
 
 
 # --- branch, commit and push helpers for `apply` (propose stage) -----------------------------
@@ -166,11 +318,11 @@ def commit_patch(
     """
     with tempfile.TemporaryDirectory(prefix="migrator-index-") as tmp:
         index_env = {**(env or {}), "GIT_INDEX_FILE": str(Path(tmp) / "index")}
-        run(["read-tree", base], cwd=repo, env=index_env)
+        run(["read-tree", "--end-of-options", base], cwd=repo, env=index_env)
         # In a blobless clone this fetches the touched blobs on demand: `env` carries the
         # credentials for that.
-        run(["apply", "--cached", "--whitespace=nowarn", "-"], cwd=repo, env=index_env,
-            input_text=patch)
+        run_bytes(["apply", "--cached", "--whitespace=nowarn", "-"], cwd=repo, env=index_env,
+                  input_bytes=patch.encode("utf-8"))
         tree = run(["write-tree"], cwd=repo, env=index_env).strip()
     ident = {
         "GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
@@ -183,7 +335,8 @@ def commit_patch(
 def remote_branch_head(repo: Path, branch: str,
                        env: Mapping[str, str] | None = None) -> str | None:
     """The sha `branch` points to on `origin`, or None when the branch does not exist."""
-    out = run(["ls-remote", "--heads", "origin", f"refs/heads/{branch}"], cwd=repo, env=env)
+    out = run(["ls-remote", "--heads", "--", "origin", f"refs/heads/{branch}"], cwd=repo,
+              env=env)
     for line in out.splitlines():
         sha, _, ref = line.partition("\t")
         if ref == f"refs/heads/{branch}":
@@ -196,18 +349,19 @@ def fetch_branch(repo: Path, branch: str, env: Mapping[str, str] | None = None) 
     the branch does not exist."""
     local = f"refs/migrator/remote/{branch}"
     try:
-        run(["fetch", "--quiet", "--no-tags", "--depth", "1", "--filter=blob:none", "origin",
-             f"+refs/heads/{branch}:{local}"], cwd=repo, env=env)
+        run(["fetch", "--quiet", "--no-tags", "--depth", "1", "--filter=blob:none",
+             "--no-recurse-submodules", "--", "origin", f"+refs/heads/{branch}:{local}"],
+            cwd=repo, env=env)
     except GitError as exc:
         if "couldn't find remote ref" in str(exc).lower():
             return None
         raise
-    return run(["rev-parse", local], cwd=repo).strip()
+    return run(["rev-parse", "--verify", "--quiet", local], cwd=repo).strip()
 
 
 def commit_fields(repo: Path, sha: str) -> tuple[str, str, str]:
     """(author email, committer email, full message) of commit `sha`."""
-    out = run(["show", "-s", "--format=%ae%x00%ce%x00%B", sha], cwd=repo)
+    out = run(["show", "-s", "--format=%ae%x00%ce%x00%B", "--end-of-options", sha], cwd=repo)
     author, committer, message = out.split("\x00", 2)
     return author, committer, message
 
@@ -224,7 +378,7 @@ def trailer(message: str, key: str) -> str | None:
 
 def has_object(repo: Path, sha: str) -> bool:
     try:
-        run(["cat-file", "-e", f"{sha}^{{commit}}"], cwd=repo)
+        run(["cat-file", "-e", "--end-of-options", f"{sha}^{{commit}}"], cwd=repo)
     except GitError:
         return False
     return True
@@ -243,8 +397,8 @@ def push_branch(
     ref = f"refs/heads/{branch}"
     lease = f"--force-with-lease={ref}:{expected or ''}"
     try:
-        run(["push", "--quiet", lease, "origin", f"{sha}:{ref}"],
-            cwd=repo, env=env)
+        run(["push", "--quiet", "--no-verify", "--no-recurse-submodules", lease, "--", "origin",
+             f"{sha}:{ref}"], cwd=repo, env=env)
     except GitError as exc:
         text = str(exc)
         if "stale info" in text or "[rejected]" in text or "fetch first" in text:

@@ -11,8 +11,11 @@ Three kinds of rows:
 - the latest proposal per repo (branch, pushed commit, MR iid and URL, status), which `status`
   and the next `apply` read.
 
-Tokens are never stored: a journal refuses any payload containing a value registered with
-`forbid` or shaped like a credential.
+No secret value is stored: every payload goes through the redactor (key names and value
+shapes, `migrator.redact`) and any value registered with `forbid` (the GitLab token) is
+replaced, before it is written. Writing never fails for it: a run must not stop because a repo
+holds a credential. Where equality of a secret must still be decided, callers store a keyed
+hash (`WorkDir.keyed_hash`), never the value.
 """
 
 from __future__ import annotations
@@ -23,12 +26,12 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from migrator.credentials import Secret
-from migrator.redact import REDACTED, redact_value
+from migrator.redact import REDACTED, redact_tree, scrub_text
 from migrator.workdir import WorkDir
 
 SCHEMA_VERSION = 1
@@ -124,6 +127,9 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         # WAL + NORMAL survives any process crash (only an OS crash may lose the last commits).
         self._db.execute("PRAGMA synchronous=NORMAL")
+        # A replaced row is overwritten with zeros, not left in a free page: what an older
+        # version wrote in clear goes away as its rows are replaced.
+        self._db.execute("PRAGMA secure_delete=ON")
         self._db.executescript(_SCHEMA)
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         self._lock = threading.RLock()
@@ -146,7 +152,7 @@ class Journal:
         self.close()
 
     def forbid(self, secret: Secret) -> None:
-        """Refuse to store any payload that contains this secret's value."""
+        """Never store this secret's value: it is replaced wherever it appears."""
         if secret:
             self._forbidden.append(secret.reveal())
 
@@ -170,11 +176,9 @@ class Journal:
 
     def record_stage(self, repo: str, stage: str, input_hash: str,
                      result: Mapping[str, Any]) -> bool:
-        """Keep a stage's result for the next run; False (nothing kept) when it holds something
-        shaped like a credential: that repo is simply planned again next time."""
-        text = json.dumps(result, sort_keys=True, default=str)
-        if self._holds_credential(text):
-            return False
+        """Keep a stage's result for the next run, with any secret value in it replaced (the
+        caller redacts what it knows the structure of first: this is the last lock)."""
+        text = self._dump(result)
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO stages VALUES (?, ?, ?, ?, ?)",
@@ -213,7 +217,7 @@ class Journal:
         with self._lock:
             self._db.execute(
                 "UPDATE effects SET status = 'failed', cause = ?, finished = ? WHERE id = ?",
-                (self._check(cause), time.time(), effect_id))
+                (self._scrub(cause), time.time(), effect_id))
 
     @contextmanager
     def effect(self, repo: str, kind: str, key: str,
@@ -296,7 +300,7 @@ class Journal:
     # proposals ---------------------------------------------------------------------------
 
     def set_proposal(self, proposal: Proposal) -> None:
-        self._check(json.dumps(proposal.__dict__, default=str))
+        proposal = replace(proposal, cause=self._scrub(proposal.cause))
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO proposals (repo, project_id, branch, plan_hash, "
@@ -323,17 +327,16 @@ class Journal:
     # internals ---------------------------------------------------------------------------
 
     def _dump(self, payload: Mapping[str, Any]) -> str:
-        return self._check(json.dumps(payload, sort_keys=True, default=str))
+        data = redact_tree(json.loads(json.dumps(payload, default=str)))
+        return self._unforbidden(json.dumps(data, sort_keys=True))
 
-    def _check(self, text: str) -> str:
-        if self._holds_credential(text):
-            # The message must not repeat the payload: it is the thing being kept out.
-            raise ValueError("refusing to write a credential into the journal")
+    def _scrub(self, text: str) -> str:
+        return scrub_text(self._unforbidden(text))
+
+    def _unforbidden(self, text: str) -> str:
+        for value in self._forbidden:
+            text = text.replace(value, REDACTED)
         return text
-
-    def _holds_credential(self, text: str) -> bool:
-        return any(value and value in text for value in self._forbidden) or \
-            redact_value("journal", text) == REDACTED
 
 
 def _effect(row: tuple[Any, ...]) -> Effect:

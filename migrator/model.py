@@ -58,6 +58,8 @@ class Kind(StrEnum):
     CHART_INVALID = "chart-invalid"  # Helm cannot load it (no version, a templated version...)
     VALUES_SHAPE = "values-of-another-shape"  # a value the central chart expects in another shape
     STILL_USED = "still-used"  # files still name the chart after the rewrite: it is kept
+    DEPENDENCY_KEPT = "dependency-not-carried"  # a chart dependency enabled in an environment:
+    # the central chart does not carry it
     # error: the tool could not process it
     BAD_INPUT = "bad-input"  # a file the tool must read is missing, malformed or unsafe
     REWRITE_FAILED = "rewrite-failed"
@@ -86,6 +88,7 @@ _VERDICT = {
     Kind.CHART_INVALID: Verdict.BLOCKED,
     Kind.VALUES_SHAPE: Verdict.BLOCKED,
     Kind.STILL_USED: Verdict.BLOCKED,
+    Kind.DEPENDENCY_KEPT: Verdict.BLOCKED,
     Kind.BAD_INPUT: Verdict.ERROR,
     Kind.REWRITE_FAILED: Verdict.ERROR,
     Kind.FETCH_FAILED: Verdict.ERROR,
@@ -144,6 +147,9 @@ class RepoRef:
     project_id: int | None = None  # GitLab numeric id
     web_url: str | None = None
     archived: bool = False
+    # Why discovery cannot hand this repo on (its project could not be read, its list line is
+    # not safe to give git); fetch reports it as the repo's reason, the rest of the fleet goes on.
+    unavailable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +180,9 @@ class HelmInvocation:
     environment: str | None  # GitLab `environment:` of the job, when there is one
     text: str  # the raw command, for the report
     rewritable: bool = True  # False when parts are built at run time (listed, never edited)
+    why: str = ""  # why it is not rewritable, when the finder knows (a values file absent...)
+    cwd: str | None = None  # repo-relative directory the command runs in, when the file sets
+    # it (`cd "$(dirname "$0")"`, Jenkins `dir('x')`, `working-directory:`); None: the default
 
 
 @dataclass(frozen=True)
@@ -197,6 +206,9 @@ class NoticeKind(StrEnum):
     UNRESOLVED = "unresolved-reference"  # a deploy names something built at run time
     MISSING_FILE = "missing-file"  # a deploy names a file the repo does not have
     DEPENDENCY = "chart-dependency"  # a dependency of the embedded chart and what becomes of it
+    STILL_NAMED = "still-named"  # documentation or a comment names a path the change removes
+    VALUES_SHAPE = "values-of-another-shape"  # a value the central chart reads in another
+    # shape, and the mapping rule `mappings suggest` would write for it (or that none fits)
 
 
 @dataclass(frozen=True)
@@ -238,13 +250,22 @@ class TemplateMatch:
 class Lineage:
     chart: str  # central chart name or historical family name
     version: str
-    score: float  # 0..1 over all templates
+    score: float  # 0..1: template lines, helper names and values keys (lineage/match.py)
     templates: tuple[TemplateMatch, ...]
     mapping: str | None = None  # name of the mapping module that translates its values
+    confidence: float = 1.0  # 0..1: the lesser of `lead` and `explained`
+    runner_up: str | None = None  # the next closest candidate, "app-template 1.1.0"
+    lead: float = 1.0  # how far ahead of the runner-up, as a share of what tells them apart
+    explained: float = 1.0  # share of the fork's template lines the origin accounts for
 
     @property
     def modified_templates(self) -> tuple[TemplateMatch, ...]:
         return tuple(t for t in self.templates if t.score < 1.0)
+
+    @property
+    def low_confidence(self) -> bool:
+        """Said in the report: a person should check the origin before trusting the values."""
+        return self.confidence < 0.5
 
 
 ValueReason = Literal[

@@ -43,6 +43,8 @@ FLEET: dict[str, Check] = {
     "--include-archived": (["--include-archived"], lambda s: s.gitlab.include_archived, True),
     "--include-forks": (["--include-forks"], lambda s: s.gitlab.include_forks, True),
     "--token-var": (["--token-var", "BOT_TOKEN"], lambda s: s.gitlab.token_var, "BOT_TOKEN"),
+    "--allow-clone-host": (["--allow-clone-host", "Mirror.example.com:8443"],
+                           lambda s: s.gitlab.allowed_clone_hosts, ("mirror.example.com:8443",)),
     "--work": (["--work", "scratch"], lambda s: s.work, WorkDir(Path("scratch"))),
 }
 PLANNED: dict[str, Check] = {
@@ -58,6 +60,7 @@ PLANNED: dict[str, Check] = {
     "--shard": (["--shard", "2/5"], lambda s: s.shard, (2, 5)),
     "--force": (["--force"], lambda s: s.force, True),
     "--fresh": (["--fresh"], lambda s: s.fresh, True),
+    "--min-lineage": (["--min-lineage", "0.6"], lambda s: s.min_lineage, 0.6),
 }
 PLAN: dict[str, Check] = {
     **PLANNED,
@@ -155,7 +158,8 @@ def test_every_apply_option_reaches_the_plan_or_the_propose_settings(
     _assert_arrived(PLANNED, captured["plan_settings"])
     proposed = captured["propose_settings"]
     _assert_arrived(PROPOSED, proposed)
-    assert proposed.forge == GitLabSettings("https://gitlab.example.com", "BOT_TOKEN")
+    assert proposed.forge == GitLabSettings("https://gitlab.example.com", "BOT_TOKEN",
+                                            allowed_clone_hosts=("mirror.example.com:8443",))
     assert (proposed.plan_id, proposed.tool_version) == ("abc1234", "0.0.0")
 
 
@@ -164,7 +168,8 @@ def test_every_status_option_reaches_the_status_settings(captured: dict[str, Any
     assert result.exit_code == 0, result.output
     _assert_arrived(STATUS, captured["status_settings"])
     assert captured["status_settings"].track.forge == GitLabSettings(
-        "https://gitlab.example.com", "BOT_TOKEN")
+        "https://gitlab.example.com", "BOT_TOKEN",
+        allowed_clone_hosts=("mirror.example.com:8443",))
 
 
 def test_without_gitlab_apply_and_status_use_the_same_review_bundles(

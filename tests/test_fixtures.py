@@ -450,9 +450,8 @@ def test_lineage_tells_the_tickets_fork_came_from_web_service_0_3_0(
     candidates = [*sources.repo_dir.glob("*.tgz"), *sources.families_dir.glob("*.tgz")]
     assert len(candidates) == len(VERSIONS) + len(FAMILY_VERSIONS)
     fork = chart_render.load(fleet["tickets"] / "chart")
-    scores = {(found.chart, found.version): found.score
-              for found in (lineage.compare(fork, "tickets", chart_render.load(c))
-                            for c in candidates)}
+    scores = {(found.name, found.version): lineage.compare_charts(fork, found).score
+              for found in (chart_render.load(c) for c in candidates)}
     best = max(scores, key=lambda key: scores[key])
     assert best == (FAMILY, "0.3.0"), scores
     assert scores[best] > max(s for k, s in scores.items() if k != best)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
-from migrator.gitlab_api import PacedSession, RetryPolicy
+from migrator.gitlab_api import BadResponse, PacedSession, RetryPolicy
+from testsupport.gitlab_sim.faults import HTML_PAGE, huge_json
 
 
 class Script:
@@ -134,3 +135,168 @@ def test_a_dropped_connection_is_retried_for_reads_only(server: tuple[str, Scrip
     script.drop_first = 1
     with pytest.raises(requests.ConnectionError):
         session(slept).post(url, json={})
+
+
+# Answers GitLab would not give: size, shape, origin ---------------------------------------
+
+MIB = 1024 * 1024
+
+
+class Body:
+    """What the body server answers: a status, a content type and the body, given whole or
+    produced chunk by chunk (chunked encoding, no Content-Length). `sent` counts the bytes that
+    left; `seen` the requests (method, path, headers)."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.content_type = "application/json"
+        self.body = b"{}"
+        self.stream: Callable[[], Iterator[bytes]] | None = None
+        self.location: str | None = None
+        self.sent = 0
+        self.seen: list[tuple[str, str, dict[str, str]]] = []
+
+
+@pytest.fixture
+def bodies() -> Iterator[Callable[[], tuple[str, Body]]]:
+    """A factory of body servers, each on its own port (its own origin)."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start() -> tuple[str, Body]:
+        body = Body()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                body.seen.append((self.command, self.path, dict(self.headers.items())))
+                self.send_response(body.status)
+                self.send_header("Content-Type", body.content_type)
+                if body.location:
+                    self.send_header("Location", body.location)
+                if body.stream is None:
+                    self.send_header("Content-Length", str(len(body.body)))
+                    self.end_headers()
+                    self.wfile.write(body.body)
+                    body.sent += len(body.body)
+                    return
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                self.close_connection = True
+                try:
+                    for chunk in body.stream():
+                        self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                        body.sent += len(chunk)
+                    self.wfile.write(b"0\r\n\r\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        httpd.daemon_threads = True
+        servers.append(httpd)
+        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01},
+                         daemon=True).start()
+        return f"http://127.0.0.1:{httpd.server_address[1]}", body
+
+    yield start
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def capped(origin: str, max_bytes: int = MIB) -> PacedSession:
+    return PacedSession(RetryPolicy(sleep=lambda _: None), origin, max_bytes)
+
+
+def test_an_answer_over_the_size_cap_is_refused_after_reading_only_the_cap(
+        bodies: Callable[[], tuple[str, Body]]) -> None:
+    origin, body = bodies()
+    body.stream = huge_json(100 * MIB)
+    started = time.monotonic()
+    with pytest.raises(BadResponse, match=r"GET /api/v4/groups/7/projects \(page 2\): .*"
+                                          r"larger than the 1 MiB cap.*max_response_mib"):
+        capped(origin).get(f"{origin}/api/v4/groups/7/projects?page=2&per_page=100")
+    assert time.monotonic() - started < 10
+    # The client stopped: far less than the 100 MiB body ever left the server.
+    time.sleep(0.2)
+    assert body.sent < 20 * MIB
+    assert body.seen and len(body.seen) == 1  # not retried: the same call gets the same answer
+
+
+def test_a_declared_length_over_the_cap_is_refused_before_reading(
+        bodies: Callable[[], tuple[str, Body]]) -> None:
+    origin, body = bodies()
+    body.body = b"[" + b"0," * MIB + b"0]"
+    with pytest.raises(BadResponse, match="larger than the 1 MiB cap"):
+        capped(origin).get(f"{origin}/api/v4/projects")
+
+
+def test_an_answer_under_the_cap_is_read_whole(bodies: Callable[[], tuple[str, Body]]) -> None:
+    origin, body = bodies()
+    body.stream = huge_json(MIB // 2)
+    answer = capped(origin).get(f"{origin}/api/v4/projects")
+    assert answer.status_code == 200
+    assert answer.json()[0]["path_with_namespace"] == "huge/answer"
+
+
+def test_an_html_page_where_json_was_expected_names_the_call(
+        bodies: Callable[[], tuple[str, Body]]) -> None:
+    origin, body = bodies()
+    body.content_type, body.body = "text/html; charset=utf-8", HTML_PAGE
+    with pytest.raises(BadResponse, match=r"GET /api/v4/projects/12/merge_requests: GitLab "
+                                          r"answered an HTML page \(text/html, \d+ bytes\) where "
+                                          r"JSON was expected"):
+        capped(origin).get(f"{origin}/api/v4/projects/12/merge_requests")
+
+
+def test_malformed_json_names_the_call_and_the_page(
+        bodies: Callable[[], tuple[str, Body]]) -> None:
+    origin, body = bodies()
+    body.body = b'[{"id": 1, "path_with_namespace": "half/an'
+    with pytest.raises(BadResponse, match=r"GET /api/v4/groups/7/projects \(page 3\): GitLab "
+                                          r"answered malformed JSON"):
+        capped(origin).get(f"{origin}/api/v4/groups/7/projects?page=3")
+
+
+def test_an_error_status_keeps_its_body_for_the_caller_to_read(
+        bodies: Callable[[], tuple[str, Body]]) -> None:
+    origin, body = bodies()
+    body.status, body.content_type, body.body = 404, "text/html", HTML_PAGE
+    answer = capped(origin).get(f"{origin}/api/v4/projects/404")
+    assert answer.status_code == 404 and answer.content == HTML_PAGE
+
+
+def test_a_request_outside_the_gitlab_origin_is_refused_before_it_leaves(
+        bodies: Callable[[], tuple[str, Body]]) -> None:
+    gitlab, _ = bodies()
+    elsewhere, other = bodies()
+    with pytest.raises(BadResponse, match=r"refused a request to http://127\.0\.0\.1:\d+, "
+                                          r"outside the GitLab instance"):
+        capped(gitlab).get(f"{elsewhere}/api/v4/projects?page=2",
+                           headers={"PRIVATE-TOKEN": "glpat-origin-bound"})
+    assert other.seen == []
+
+
+def test_a_redirect_to_another_origin_is_not_followed_with_the_token(
+        bodies: Callable[[], tuple[str, Body]]) -> None:
+    gitlab, answer = bodies()
+    elsewhere, other = bodies()
+    answer.status, answer.location = 302, f"{elsewhere}/api/v4/projects"
+    with pytest.raises(BadResponse, match="refused a redirect to"):
+        capped(gitlab).get(f"{gitlab}/api/v4/projects",
+                           headers={"PRIVATE-TOKEN": "glpat-origin-bound"})
+    assert other.seen == []
+
+
+def test_a_redirect_within_the_origin_is_followed(
+        bodies: Callable[[], tuple[str, Body]]) -> None:
+    gitlab, answer = bodies()
+    answer.status, answer.location = 301, f"{gitlab}/api/v4/elsewhere"
+    session = capped(gitlab)
+    session.max_redirects = 2
+    with pytest.raises(requests.TooManyRedirects):  # it kept following, on the same origin
+        session.get(f"{gitlab}/api/v4/projects")
+    assert len(answer.seen) == 3

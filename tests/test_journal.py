@@ -13,6 +13,7 @@ import pytest
 
 from migrator.credentials import Secret
 from migrator.journal import Journal, Proposal
+from migrator.redact import REDACTED
 from migrator.workdir import WorkDir
 
 
@@ -75,26 +76,53 @@ def test_a_note_is_known_posted_unknown_or_never_tried(tmp_path: Path) -> None:
         assert journal.note_posted("g/a", 3, "<!-- m -->") is True
 
 
-def test_the_journal_refuses_to_store_a_registered_token(tmp_path: Path) -> None:
+def test_a_registered_token_is_replaced_wherever_it_would_be_written(tmp_path: Path) -> None:
     token = Secret("s3cr3t-value-that-is-plain")
     with Journal.open(WorkDir(tmp_path)) as journal:
         journal.forbid(token)
-        with pytest.raises(ValueError) as err:
-            journal.intent("g/a", "push", "b", {"url": f"see {token.reveal()}"})
-        with pytest.raises(ValueError):
-            journal.failed(journal.intent("g/a", "push", "b", {}), f"boom {token.reveal()}")
-    assert token.reveal() not in str(err.value)
+        journal.intent("g/a", "push", "b", {"url": f"see {token.reveal()}"})
+        journal.failed(journal.intent("g/a", "push", "b", {}), f"boom {token.reveal()}")
+        journal.set_proposal(Proposal("g/a", "b", "error", cause=f"no: {token.reveal()}"))
+        journal.record_stage("g/a", "plan", "h", {"note": token.reveal()})
+        first, second = journal.effects("g/a")
+        assert first.detail == {"url": f"see {REDACTED}"}
+        assert second.cause == f"boom {REDACTED}"
+        assert journal.stage_result("g/a", "plan", "h") == {"note": REDACTED}
     assert token.reveal().encode() not in WorkDir(tmp_path).journal.read_bytes()
 
 
-def test_a_stage_result_shaped_like_a_credential_is_not_kept_and_nothing_fails(
-        tmp_path: Path) -> None:
+def test_a_stage_result_shaped_like_a_credential_is_kept_redacted(tmp_path: Path) -> None:
     secret = "https://oauth2:glpat-abcdefghijklmnop@gitlab.example/x"
     with Journal.open(WorkDir(tmp_path)) as journal:
-        assert journal.record_stage("g/a", "fetch", "h", {"url": secret}) is False
-        assert journal.stage_result("g/a", "fetch", "h") is None
-        assert journal.record_stage("g/b", "fetch", "h", {"url": "https://x/y"}) is True
+        assert journal.record_stage("g/a", "fetch", "h", {"url": secret, "n": 3}) is True
+        assert journal.stage_result("g/a", "fetch", "h") == {"url": REDACTED, "n": 3}
     assert b"glpat-abcdefghijklmnop" not in WorkDir(tmp_path).journal.read_bytes()
+
+
+def test_a_value_secret_by_its_key_name_is_not_stored(tmp_path: Path) -> None:
+    """A plain `db.password` has no credential shape: only its key says what it is."""
+    with Journal.open(WorkDir(tmp_path)) as journal:
+        journal.record_stage("g/a", "plan", "h",
+                             {"values": {"db": {"password": "plain-words", "host": "db-host-7"}}})
+        assert journal.stage_result("g/a", "plan", "h") == {
+            "values": {"db": {"password": REDACTED, "host": "db-host-7"}}}
+    stored = WorkDir(tmp_path).journal.read_bytes()
+    assert b"db-host-7" in stored and b"plain-words" not in stored
+
+
+def test_a_failure_whose_cause_quotes_a_credential_is_recorded_not_raised(
+        tmp_path: Path) -> None:
+    """Apply must not end in an error because git quoted a secret in its message."""
+    pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
+    with Journal.open(WorkDir(tmp_path)) as journal:
+        with pytest.raises(RuntimeError), journal.effect("g/a", "push", "b", {"sha": "1" * 40}):
+            raise RuntimeError(f"patch failed at:\n{pem}")
+        journal.set_proposal(Proposal("g/a", "b", "error", cause=f"cannot apply {pem}"))
+        (failed,) = journal.effects("g/a")
+        assert failed.status == "failed" and REDACTED in failed.cause
+        proposal = journal.proposal("g/a")
+        assert proposal is not None and proposal.cause == f"cannot apply {REDACTED}"
+    assert b"MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" not in WorkDir(tmp_path).journal.read_bytes()
 
 
 def test_proposals_keep_the_latest_state_per_repo(tmp_path: Path) -> None:

@@ -132,3 +132,10 @@ def test_an_internal_error_keeps_its_traceback_in_the_work_dir_and_the_reason_na
     assert "Traceback (most recent call last)" in text and "in buggy" in text
     assert "hunter2" not in text and "hunter2" not in reason(orders)
     assert by_name["catalog"].verdict.value == "ready"
+
+
+def test_the_plan_cache_key_covers_the_code_of_every_stage() -> None:
+    package = Path(pipeline.__file__).resolve().parents[1]
+    names = {p.relative_to(package).as_posix() for p in pipeline.code_files()}
+    assert {"model.py", "verify/render.py", "values/extract.py", "lineage/match.py",
+            "locate/charts.py", "rewrite/engine.py", "pipeline/fleet.py"} <= names

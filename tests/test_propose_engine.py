@@ -37,11 +37,12 @@ def hosted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         yield sim, list_repos(GitLabFleetSettings(GitLabSettings(sim.url), group="shop"))
 
 
-def plan(repos: list[RepoRef], central: demo.CentralSources, work: WorkDir) -> FleetPlan:
+def plan(repos: list[RepoRef], central: demo.CentralSources, work: WorkDir,
+         origin: str) -> FleetPlan:
     settings = config.plan_settings({}, config.PlanFlags(
         repos=config.FleetFlags(fleet=work.root), central=central.repo_dir,
         target_version="2.0.0", out=work.root / "out", work=work.root, jobs=2))
-    return pipeline.plan_fleet(repos, settings, git_env=git_env())
+    return pipeline.plan_fleet(repos, settings, git_env=git_env(origin=origin))
 
 
 def test_engine_plans_become_merge_requests_and_a_second_run_changes_nothing(
@@ -49,7 +50,7 @@ def test_engine_plans_become_merge_requests_and_a_second_run_changes_nothing(
         tmp_path: Path) -> None:
     sim, repos = hosted
     work = WorkDir(tmp_path / "work")
-    fleet = plan(repos, central_sources, work)
+    fleet = plan(repos, central_sources, work, sim.url)
     verdicts = {p.repo.name: p.verdict for p in fleet.repos}
     assert verdicts == {"shop/accounts": Verdict.BLOCKED, "shop/billing": Verdict.READY,
                         "shop/docs-site": Verdict.SKIPPED, "shop/orders": Verdict.READY}
@@ -78,7 +79,7 @@ def test_engine_plans_become_merge_requests_and_a_second_run_changes_nothing(
         assert pushed.strip() == (repo_plan.patch or "").strip()
 
     sim.reset_log()
-    again = plan(repos, central_sources, work)
+    again = plan(repos, central_sources, work, sim.url)
     assert [p.plan_hash for p in again.repos] == [p.plan_hash for p in fleet.repos]
     second = run_apply(again.repos, again.central, settings, work, clones)
     assert summarize(second) == {"not-eligible": 2, "unchanged": 2}

@@ -157,7 +157,7 @@ def test_a_person_commit_on_the_branch_is_never_pushed_over(small: Fleet, tmp_pa
     # A developer takes the MR over: clones the branch, commits, pushes with their own token.
     small.sim.add_token("dev-token-1234567", user="dana")
     dev = tmp_path / "dev"
-    env = {**HUMAN, "DEV_TOKEN": "dev-token-1234567", **git_env("DEV_TOKEN")}
+    env = {**HUMAN, "DEV_TOKEN": "dev-token-1234567", **git_env("DEV_TOKEN", origin=small.sim.url)}
     git.run(["clone", "--quiet", "--branch", BRANCH, f"{small.sim.url}/{path}.git", str(dev)],
             env=env)
     (dev / "deploy" / "values.yaml").write_text("replicaCount: 5\n")
@@ -358,7 +358,7 @@ def test_the_token_never_leaves_the_environment(
     work = WorkDir(tmp_path / "work")
     repos = list_repos(GitLabFleetSettings(GitLabSettings(sim.url), group="platform"))
     # the real fetch: blobless shallow clones over HTTP, authenticated by the helper
-    clones = clone_all(repos, work.cache, env=git_env("GITLAB_TOKEN"))
+    clones = clone_all(repos, work.cache, env=git_env("GITLAB_TOKEN", origin=sim.url))
     fleet = Fleet(sim, work, repos, clones)
     fleet.apply(fleet.plans())
     fleet.apply(fleet.plans(version="2.4.0"))

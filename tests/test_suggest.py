@@ -7,6 +7,8 @@ import dataclasses
 import difflib
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from migrator.model import (
     CentralInfo,
     ChartPlan,
     FleetPlan,
+    Kind,
     Lineage,
     RepoPlan,
     RepoRef,
@@ -37,6 +40,8 @@ from migrator.suggest import (
     render_report,
     suggest,
 )
+from migrator.values.shapes import mismatches, values_shape_mismatches
+from migrator.values.shapes import outcome as shapes_outcome
 from migrator.verify.render import parse_values
 from testsupport.outcomes import outcome_for
 
@@ -441,3 +446,181 @@ def test_rules_suggested_from_a_real_plan_clear_its_unmapped_keys(tmp_path: Path
 
     again = _plan(fleet_dir, sources.repo_dir, mappings, tmp_path / "out2")
     assert _unmapped(again) == {"legacyAuth.password"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Values of another shape: `convert` rules
+
+
+def shape_chart(family: str, version: str, base: dict[str, Any]) -> ChartPlan:
+    """A chart the plan blocked because `base` holds values of another shape."""
+    values = ValuesPlan(base, {}, ())
+    found = values_shape_mismatches(values, CENTRAL_SHAPES)
+    return ChartPlan("chart", "app", shapes_outcome(found),
+                     lineage=Lineage(family, version, 1.0, ()), values=values)
+
+
+CENTRAL_SHAPES: dict[str, Any] = {
+    "ingress": {"hosts": [{"host": "chart-example.local",
+                           "paths": [{"path": "/", "pathType": "ImplementationSpecific"}]}],
+                "tls": []},
+    "env": [],
+}
+
+
+def test_a_list_of_host_strings_gets_a_convert_rule_and_a_bool_gets_none(
+        shipped: tuple[Mapping, ...]) -> None:
+    plan = fleet(repo("orders", shape_chart("app-template", "1.2.0", {
+                     "ingress": {"hosts": ["orders.example.com"], "tls": True}})),
+                 repo("billing", shape_chart("app-template", "1.0.0", {
+                     "ingress": {"hosts": ["billing.example.com"]}})))
+    found = by_source(suggest(plan, CENTRAL_SHAPES, shipped))
+    hosts = found["ingress.hosts"]
+    assert (hosts.rule, hosts.target, hosts.module, hosts.repos) == (
+        "convert", "ingress.hosts", "app_template_v1", 2)
+    assert hosts.why == ("`ingress.hosts` is a list of strings; the central chart expects a list "
+                         "of maps (host, paths): each string becomes the `host` of a map with "
+                         "paths from the central default's first item")
+    tls = found["ingress.tls"]
+    assert tls.target is None and tls.repos == 1
+    assert tls.why == ("`ingress.tls` is a bool; the central chart expects a list: no rule fits "
+                       "(write a `convert` rule by hand, or change the value)")
+
+
+SHAPED = dataclasses.replace(
+    suggestion("ingress.hosts", "ingress.hosts"), shape=True,
+    conversion=mismatches({"ingress": {"hosts": ["a"]}}, CENTRAL_SHAPES)[0].conversion)
+NESTED = dataclasses.replace(
+    suggestion("ingress.hosts", "ingress.hosts"), shape=True, within=("[]", "paths"),
+    conversion=mismatches({"ingress": {"hosts": [{"host": "a", "paths": ["/"]}]}},
+                          CENTRAL_SHAPES)[0].conversion)
+ENV = dataclasses.replace(
+    suggestion("env", "env"), shape=True,
+    conversion=mismatches({"env": {"A": "b"}}, CENTRAL_SHAPES)[0].conversion)
+
+
+def test_a_convert_rule_and_its_function_go_into_the_module_and_nothing_else_changes(
+        module: Path) -> None:
+    before = module.read_text(encoding="utf-8")
+    after = apply_suggestions(module, [SHAPED])
+    added = [line[2:] for line in difflib.ndiff(before.splitlines(), after.splitlines())
+             if line[:2] == "+ "]
+    removed = [line for line in difflib.ndiff(before.splitlines(), after.splitlines())
+               if line[:2] == "- "]
+    assert removed == []
+    assert added[-1] == ('    convert("ingress.hosts", "ingress.hosts", ingress_hosts_reshaped),'
+                         "  # suggested: 2 repos")  # no room left for the repo names
+    assert "def ingress_hosts_reshaped(value: object) -> object:" in added
+    # the function stands above RULES, which keeps the comment lines above it
+    assert after.index("def ingress_hosts_reshaped") < after.index("RULES = [")
+    assert after.count("from migrator.mapping import") == 1  # `convert` was imported already
+    module.write_text(after, encoding="utf-8")
+    (loaded,) = load_mappings(module.parent)
+    result = translate({"ingress": {"hosts": ["a.example.com", {"host": "b", "paths": []}]}},
+                       loaded.rules)
+    assert result.values == {"ingress": {"hosts": [
+        {"host": "a.example.com", "paths": [{"path": "/", "pathType": "ImplementationSpecific"}]},
+        {"host": "b", "paths": []}]}}
+    assert mismatches(result.values, CENTRAL_SHAPES) == []
+    assert apply_suggestions(module, [SHAPED]) == after
+
+
+def test_a_module_without_convert_imports_it_and_a_nested_value_is_reshaped_in_each_item(
+        tmp_path: Path) -> None:
+    path = tmp_path / "legacy_web_v0.py"
+    path.write_text('from migrator.mapping import rename\n\nFAMILY = "legacy-web"\n'
+                    'FROM = ">=0.1.0,<1.0.0"\nTO = "2.0.0"\nRULES = [\n    rename("a", "b"),\n]\n',
+                    encoding="utf-8")
+    text = apply_suggestions(path, [NESTED, ENV])
+    assert text.startswith("from migrator.mapping import convert, rename\n")
+    assert '\n\n\nRULES = [\n    rename("a", "b"),\n' in text
+    path.write_text(text, encoding="utf-8")
+    (loaded,) = load_mappings(tmp_path)
+    result = translate({"ingress": {"hosts": [{"host": "a", "paths": ["/api"]}]},
+                        "env": {"LOG": "debug"}}, loaded.rules)
+    assert result.values == {
+        "ingress": {"hosts": [{"host": "a", "paths": [{"path": "/api",
+                                                       "pathType": "ImplementationSpecific"}]}]},
+        "env": [{"name": "LOG", "value": "debug"}]}
+
+
+def test_a_new_module_holds_the_convert_functions_above_its_rules(tmp_path: Path) -> None:
+    path = tmp_path / "legacy_web_v0.py"
+    text = apply_suggestions(path, [SUGGESTED[0], SHAPED])
+    assert "from migrator.mapping import convert, rename\n" in text
+    path.write_text(text, encoding="utf-8")
+    (loaded,) = load_mappings(tmp_path)
+    assert [(r.kind, r.source) for r in loaded.rules] == [
+        ("rename", "deployment.replicas"), ("convert", "ingress.hosts")]
+    assert apply_suggestions(path, [SUGGESTED[0], SHAPED]) == text
+
+
+def test_every_generated_module_passes_the_linter(tmp_path: Path) -> None:
+    path = tmp_path / "legacy_web_v0.py"
+    path.write_text(apply_suggestions(path, [SUGGESTED[0], SHAPED, NESTED, ENV]),
+                    encoding="utf-8")
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated",
+                           "--line-length", "100", "--select", "E,F,W,I,UP,B,SIM", str(path)],
+                          capture_output=True, text=True, check=False)
+    assert lint.returncode == 0, lint.stdout
+
+
+def test_the_report_shows_the_convert_rule_and_its_function() -> None:
+    text = render_report([SHAPED, dataclasses.replace(suggestion("ingress.tls", None),
+                                                      shape=True, why="no rule fits")])
+    assert ("1 rule proposed, 1 key without a target (0 unmapped keys in all, 2 values of "
+            "another shape)") in text
+    assert '`convert("ingress.hosts", "ingress.hosts", ingress_hosts_reshaped)`' in text
+    assert "```python\ndef ingress_hosts_reshaped(value: object) -> object:" in text
+
+
+def test_a_convert_rule_suggested_from_a_real_plan_unblocks_its_charts(tmp_path: Path) -> None:
+    sources = demo.build_central(tmp_path / "central")
+    fleet_dir = tmp_path / "fleet"
+    hosts = ("  hosts:\n    - host: chart-example.local\n      paths:\n        - path: /\n"
+             "          pathType: ImplementationSpecific\n")
+    for name in ("orders", "billing"):
+        files = {f"chart/{rel}": text for rel, text in demo.fork_chart(
+            demo.central_chart_dir() / "1.2.0", name, "1.0.0").items()}
+        assert hosts in files["chart/values.yaml"]
+        files["chart/values.yaml"] = files["chart/values.yaml"].replace(
+            hosts, f"  hosts:\n    - {name}.example.com\n")
+        demo.write_repo(fleet_dir / name, [demo.Commit("Fork app-template 1.2.0", files)])
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    shutil.copy(SHIPPED / "app_template_v1.py", mappings / "app_template_v1.py")
+
+    plan = _plan(fleet_dir, sources.repo_dir, mappings, tmp_path / "out1")
+    assert {c.outcome.kind for r in plan.repos for c in r.charts} == {Kind.VALUES_SHAPE}
+    found = suggest(plan, load_central_defaults(plan), load_mappings(mappings))
+    assert [(s.rule, s.source, s.repos) for s in found] == [("convert", "ingress.hosts", 2)]
+    for path, text in module_sources(mappings, found).items():
+        path.write_text(text, encoding="utf-8")
+
+    again = _plan(fleet_dir, sources.repo_dir, mappings, tmp_path / "out2")
+    assert Kind.VALUES_SHAPE not in {c.outcome.kind for r in again.repos for c in r.charts}
+    for repo_plan in again.repos:
+        chart = repo_plan.charts[0]
+        assert chart.values is not None
+        [host] = chart.values.base["ingress"]["hosts"]
+        assert host["host"] == f"{repo_plan.repo.name}.example.com" and host["paths"]
+
+
+def test_two_reshapings_of_one_source_are_both_written_once(module: Path) -> None:
+    module.write_text(apply_suggestions(module, [SHAPED, NESTED]), encoding="utf-8")
+    text = module.read_text(encoding="utf-8")
+    assert text.count('convert("ingress.hosts", "ingress.hosts",') == 2
+    assert apply_suggestions(module, [SHAPED, NESTED]) == text
+    (loaded,) = load_mappings(module.parent)
+    result = translate({"ingress": {"hosts": ["a", {"host": "b", "paths": ["/b"]}]}},
+                       loaded.rules)
+    assert mismatches(result.values, CENTRAL_SHAPES) == []
+
+
+def test_forks_holding_one_path_in_different_shapes_get_a_suggestion_each(
+        shipped: tuple[Mapping, ...]) -> None:
+    plan = fleet(repo("orders", shape_chart("app-template", "1.2.0", {"env": {"A": "b"}})),
+                 repo("billing", shape_chart("app-template", "1.2.0", {"env": "production"})))
+    found = suggest(plan, CENTRAL_SHAPES, shipped)
+    assert sorted((s.examples, s.source, s.rule, s.target) for s in found) == [
+        (("billing",), "env", "convert", None), (("orders",), "env", "convert", "env")]

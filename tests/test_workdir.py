@@ -52,3 +52,28 @@ def test_each_log_is_a_new_private_file_named_for_its_repo(tmp_path: Path) -> No
         assert log.suffix == ".log" and log.read_text() == ""
         assert _mode(log) == 0o600
     assert _mode(work.root) == _mode(work.logs) == 0o700
+
+
+def test_a_kept_patch_is_a_private_file_in_a_private_folder(tmp_path: Path) -> None:
+    work = WorkDir(tmp_path / "w")
+    assert work.patch("orders") == work.root / "patches" / "orders.patch"
+    assert work.load_patch("orders") is None
+    path = work.save_patch("orders", "diff --git a/x b/x\r\n")
+    assert path == work.patch("orders") and work.load_patch("orders") == "diff --git a/x b/x\r\n"
+    assert _mode(path) == 0o600 and _mode(work.patches) == 0o700
+    work.drop_patch("orders")
+    work.drop_patch("orders")  # dropping what is not there is fine
+    assert work.load_patch("orders") is None
+    assert not list(work.patches.iterdir())
+
+
+def test_keyed_hashes_are_stable_in_a_work_dir_and_differ_between_work_dirs(
+        tmp_path: Path) -> None:
+    one, other = WorkDir(tmp_path / "one"), WorkDir(tmp_path / "other")
+    assert one.keyed_hash("x") == one.keyed_hash("x") != one.keyed_hash("y")
+    assert one.keyed_hash("x") != other.keyed_hash("x")
+    assert _mode(one.key) == 0o600 and len(one.key.read_bytes()) == 32
+    assert WorkDir(tmp_path / "one").keyed_hash("x") == one.keyed_hash("x")  # a later run
+    one.key.write_bytes(b"short")  # a broken key is replaced, never used
+    assert len(one.key.read_bytes()) == 5 and len(one.keyed_hash("x")) == 64
+    assert len(one.key.read_bytes()) == 32

@@ -11,6 +11,14 @@ Filters, applied alike to group members and listed projects:
 
 Only projects that live under the group are listed (projects merely shared with it are not).
 The order is `path_with_namespace`, so runs and shards see the fleet the same way.
+
+What a bad GitLab answer costs (too large, not JSON, an HTML page, entries that are not
+projects): the group listing is the fleet, so a listing that fails stops discovery with the
+group, the page and the cause (planning the pages that did arrive would publish a fleet report
+that silently misses repos). An explicitly listed project costs only itself: it stays in the
+fleet, unavailable, with the cause as its reason, and the others are planned. A 401 stops
+everything, as the token is refused for every call alike. A project whose clone URL is outside
+the GitLab instance (and not an allowed clone host) is kept but unavailable, so nothing fetches it.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import gitlab
 import requests
 from gitlab.exceptions import GitlabError
 
+from migrator.credentials import CloneScope
 from migrator.discover.local import matches, unique_slugs
 from migrator.errors import ConfigError
 from migrator.forge import ForgeError
@@ -46,6 +55,7 @@ def list_repos(settings: GitLabFleetSettings, client: gitlab.Gitlab | None = Non
     """The fleet's projects as RepoRefs, filtered and sorted by path_with_namespace."""
     if settings.group is None and not settings.projects:
         raise ConfigError("GitLab fleet: give a group or a list of projects")
+    scope = CloneScope.of(settings.gitlab.url, settings.gitlab.allowed_clone_hosts)
     gl = client if client is not None else connect(settings.gitlab)
     found: dict[str, Mapping[str, Any]] = {}
     if settings.group is not None:
@@ -57,7 +67,7 @@ def list_repos(settings: GitLabFleetSettings, client: gitlab.Gitlab | None = Non
     kept = sorted((p for p in found.values() if _wanted(p, settings)),
                   key=lambda p: str(p["path_with_namespace"]))
     slugs = unique_slugs(str(p["path_with_namespace"]) for p in kept)
-    return [_repo_ref(p, slug) for p, slug in zip(kept, slugs, strict=True)]
+    return [_repo_ref(p, slug, scope) for p, slug in zip(kept, slugs, strict=True)]
 
 
 def _group_projects(gl: gitlab.Gitlab, group: str,
@@ -70,23 +80,53 @@ def _group_projects(gl: gitlab.Gitlab, group: str,
         projects = gl.groups.get(group, lazy=True).projects.list(get_all=True, **query, **ONCE)
     except (GitlabError, requests.RequestException) as exc:
         raise ForgeError(describe_http_error(f"group {group}", "listing projects", exc)) from None
+    listed = [p.attributes for p in projects]
+    bad = next((_not_a_project(p) for p in listed if _not_a_project(p)), None)
+    if bad is not None:
+        raise ForgeError(f"group {group}: listing projects failed: {bad}")
     # A group given by path: keep only projects under it, whatever the server adds.
     prefix = None if group.isdigit() else group.strip("/") + "/"
-    return [p.attributes for p in projects
-            if prefix is None or str(p.attributes["path_with_namespace"]).startswith(prefix)]
+    return [p for p in listed
+            if prefix is None or str(p["path_with_namespace"]).startswith(prefix)]
 
 
 def _project(gl: gitlab.Gitlab, key: str) -> Mapping[str, Any]:
+    """The project's attributes; when they cannot be had (but for a refused token), a stand-in
+    that carries the cause, so this project alone is unavailable."""
+    ident: int | str = int(key) if key.isdigit() else key
     try:
-        ident: int | str = int(key) if key.isdigit() else key
         attrs: Mapping[str, Any] = gl.projects.get(ident, **ONCE).attributes
-        return attrs
     except (GitlabError, requests.RequestException) as exc:
-        raise ForgeError(describe_http_error(key, "reading the project", exc)) from None
+        message = describe_http_error(key, "reading the project", exc)
+        if isinstance(exc, GitlabError) and exc.response_code == 401:
+            raise ForgeError(message) from None
+        return _unavailable(key, message)
+    bad = _not_a_project(attrs)
+    if bad is not None:
+        return _unavailable(key, f"{key}: reading the project failed: {bad}")
+    return attrs
+
+
+def _unavailable(key: str, cause: str) -> Mapping[str, Any]:
+    return {"path_with_namespace": key, "id": int(key) if key.isdigit() else None,
+            "_unavailable": cause}
+
+
+def _not_a_project(attrs: Mapping[str, Any]) -> str | None:
+    """What makes a GitLab answer unusable as a project (the fields discovery relies on)."""
+    path, ident = attrs.get("path_with_namespace"), attrs.get("id")
+    if not isinstance(path, str) or not path or not isinstance(ident, int):
+        return "GitLab's answer holds an entry that is not a project (no path_with_namespace/id)"
+    url = attrs.get("http_url_to_repo")
+    if url is not None and not isinstance(url, str):
+        return f"project {path}: http_url_to_repo is not a string"
+    return None
 
 
 def _wanted(project: Mapping[str, Any], settings: GitLabFleetSettings) -> bool:
     path = str(project["path_with_namespace"])
+    if project.get("_unavailable"):
+        return matches(path, settings.include, settings.exclude)
     if project.get("archived") and not settings.include_archived:
         return False
     if project.get("forked_from_project") and not settings.include_forks:
@@ -97,13 +137,21 @@ def _wanted(project: Mapping[str, Any], settings: GitLabFleetSettings) -> bool:
     return matches(path, settings.include, settings.exclude)
 
 
-def _repo_ref(project: Mapping[str, Any], slug: str) -> RepoRef:
+def _repo_ref(project: Mapping[str, Any], slug: str, scope: CloneScope) -> RepoRef:
+    url = str(project.get("http_url_to_repo") or "")
+    name = str(project["path_with_namespace"])
+    why = project.get("_unavailable")
+    if why is None:
+        refusal = scope.refusal(url)
+        why = f"{name}: {refusal}" if refusal else None
+    branch = project.get("default_branch")
     return RepoRef(
-        name=str(project["path_with_namespace"]),
+        name=name,
         slug=slug,
-        url=str(project.get("http_url_to_repo") or ""),
-        default_branch=project.get("default_branch"),
-        project_id=int(project["id"]),
-        web_url=project.get("web_url"),
+        url=url,
+        default_branch=str(branch) if isinstance(branch, str) and branch else None,
+        project_id=int(project["id"]) if project.get("id") is not None else None,
+        web_url=str(project["web_url"]) if isinstance(project.get("web_url"), str) else None,
         archived=bool(project.get("archived", False)),
+        unavailable=why,
     )

@@ -3,6 +3,8 @@
 A list file holds one repo per line: a local path (relative to the file's directory) or a clone
 URL; blank lines and lines starting with `#` are ignored. URLs must not carry credentials: the
 token reaches git through the environment (see migrator/credentials.py), never through a URL.
+A line git could mistake for an option or a command (`-...`, `ext::...`) stays in the fleet as
+that line, unavailable, with the reason: fetch reports it and never hands it to git.
 """
 
 from __future__ import annotations
@@ -40,12 +42,11 @@ def list_repos(settings: LocalFleetSettings) -> list[RepoRef]:
         found = _from_list_file(root)
     else:
         raise ConfigError(f"fleet {root}: no such directory or list file")
-    kept = [(name, url, branch) for name, url, branch in found
-            if matches(name, settings.include, settings.exclude)]
+    kept = [item for item in found if matches(item[0], settings.include, settings.exclude)]
     kept.sort(key=lambda item: item[0])
-    slugs = unique_slugs([name for name, _, _ in kept])
-    return [RepoRef(name=name, slug=slug, url=url, default_branch=branch)
-            for (name, url, branch), slug in zip(kept, slugs, strict=True)]
+    slugs = unique_slugs([name for name, _, _, _ in kept])
+    return [RepoRef(name=name, slug=slug, url=url, default_branch=branch, unavailable=why)
+            for (name, url, branch, why), slug in zip(kept, slugs, strict=True)]
 
 
 def matches(name: str, include: Sequence[str], exclude: Sequence[str]) -> bool:
@@ -74,16 +75,20 @@ def unique_slugs(names: Iterable[str]) -> list[str]:
             for name, slug in zip(names, plain, strict=True)]
 
 
-def _from_directory(root: Path) -> list[tuple[str, str, str | None]]:
-    out: list[tuple[str, str, str | None]] = []
+# name, clone URL or path, branch, why it is unavailable
+_Found = tuple[str, str, str | None, str | None]
+
+
+def _from_directory(root: Path) -> list[_Found]:
+    out: list[_Found] = []
     for child in sorted(root.iterdir()):
         if child.is_dir() and git.is_repo(child):
-            out.append((child.name, str(child.resolve()), _current_branch(child)))
+            out.append((child.name, str(child.resolve()), _current_branch(child), None))
     return out
 
 
-def _from_list_file(path: Path) -> list[tuple[str, str, str | None]]:
-    out: list[tuple[str, str, str | None]] = []
+def _from_list_file(path: Path) -> list[_Found]:
+    out: list[_Found] = []
     seen: set[str] = set()
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         line = raw.strip()
@@ -94,6 +99,11 @@ def _from_list_file(path: Path) -> list[tuple[str, str, str | None]]:
             # Never echo the line: it holds the credential.
             raise ConfigError(f"{where}: the URL carries credentials; remove them and give the "
                               "token through the environment (GITLAB_TOKEN)")
+        unsafe = git.unsafe_url(line)
+        if unsafe is not None:
+            # Named by its place, not its text: the text is what must not act anywhere.
+            out.append((f"{path.name}:{number}", line, None, f"{where}: {unsafe}"))
+            continue
         if "://" in line or _SCP_LIKE.match(line):
             name, url, branch = _url_name(line), line, None
         else:
@@ -107,9 +117,9 @@ def _from_list_file(path: Path) -> list[tuple[str, str, str | None]]:
         if url in seen:
             continue
         seen.add(url)
-        if any(name == other for other, _, _ in out):
+        if any(name == other for other, _, _, _ in out):
             name = url  # same path on two hosts: the full URL tells them apart
-        out.append((name, url, branch))
+        out.append((name, url, branch, None))
     return out
 
 

@@ -4,11 +4,16 @@ Its HTTP goes through the shared client (`migrator/gitlab_api.py`: pacing, retri
 words). What is particular to merge requests lives here: a POST whose fate is unknown (5xx,
 dropped connection) is resolved by looking for the MR or note before posting again, so a flaky
 network never makes a second one; GitLab's 409 on create names the existing MR, which
-`propose` adopts.
+`propose` adopts. An answer that is not what was asked for (not JSON, too large, no `iid`) is a
+ForgeError for that repo's call: it costs that repo, never the run.
+
+Git over HTTP runs only against the clone's `origin` when it is the GitLab instance (or an
+allowed clone host), with a credential helper that answers for the GitLab origin alone.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -19,7 +24,7 @@ import requests
 from gitlab.exceptions import GitlabError
 
 from migrator import git
-from migrator.credentials import Secret, git_env
+from migrator.credentials import CloneScope, Secret, git_env
 from migrator.errors import GitError
 from migrator.forge import CommitInfo, ForgeError, MergeRequestExists, MrInfo, MrSpec
 from migrator.gitlab_api import ONCE, GitLabSettings, connect, describe_http_error, uncertain
@@ -59,17 +64,18 @@ class GitLabForge:
                  client: gitlab.Gitlab | None = None) -> None:
         self.settings = settings
         self.gl = client if client is not None else connect(settings, token)
-        self.git_env = git_env(settings.token_var)
+        self.git_env = git_env(settings.token_var, origin=settings.url)
+        self.scope = CloneScope.of(settings.url, settings.allowed_clone_hosts)
 
     # merge requests ------------------------------------------------------------------------
 
     def find_mr(self, repo: RepoRef, branch: str) -> MrInfo | None:
         """The open MR from `branch`, else the most recent closed/merged one, else None."""
-        found = self._call(repo, "listing merge requests", lambda: self._project(repo)
-                           .mergerequests.list(source_branch=branch, order_by="created_at",
-                                               sort="desc", per_page=20, get_all=False,
-                                               **ONCE))
-        mrs = [mr_from_json(mr.attributes) for mr in found]
+        mrs: list[MrInfo] = self._call(
+            repo, "listing merge requests",
+            lambda: [mr_from_json(mr.attributes) for mr in self._project(repo).mergerequests.list(
+                source_branch=branch, order_by="created_at", sort="desc", per_page=20,
+                get_all=False, **ONCE)])
         mrs = [m for m in mrs if m.source_branch == branch]
         opened = [m for m in mrs if m.state == "opened"]
         if opened:
@@ -77,9 +83,10 @@ class GitLabForge:
         return mrs[0] if mrs else None
 
     def get_mr(self, repo: RepoRef, iid: int) -> MrInfo:
-        mr = self._call(repo, f"reading merge request !{iid}",
-                        lambda: self._project(repo).mergerequests.get(iid, **ONCE))
-        return mr_from_json(mr.attributes)
+        found: MrInfo = self._call(
+            repo, f"reading merge request !{iid}",
+            lambda: mr_from_json(self._project(repo).mergerequests.get(iid, **ONCE).attributes))
+        return found
 
     def create_mr(self, repo: RepoRef, spec: MrSpec) -> MrInfo:
         """Open the MR. Raises MergeRequestExists on GitLab's 409 (the caller adopts it).
@@ -103,8 +110,10 @@ class GitLabForge:
         attempts = self.settings.retry.max_attempts
         for attempt in range(1, attempts + 1):
             try:
-                mr = self._project(repo).mergerequests.create(data, **ONCE)
-                return mr_from_json(mr.attributes)
+                attrs = self._project(repo).mergerequests.create(data, **ONCE).attributes
+                created: MrInfo = self._call(repo, "creating the merge request",
+                                             functools.partial(mr_from_json, attrs))
+                return created
             except GitlabError as exc:
                 if exc.response_code == 409:
                     match = _MR_REF.search(str(exc.error_message))
@@ -128,9 +137,10 @@ class GitLabForge:
         data = dict(changes)
         if isinstance(data.get("labels"), list | tuple):
             data["labels"] = ",".join(data["labels"])
-        result = self._call(repo, f"updating merge request !{iid}",
-                            lambda: self._project(repo).mergerequests.update(iid, data, **ONCE))
-        return mr_from_json(result)
+        updated: MrInfo = self._call(
+            repo, f"updating merge request !{iid}",
+            lambda: mr_from_json(self._project(repo).mergerequests.update(iid, data, **ONCE)))
+        return updated
 
     def add_note(self, repo: RepoRef, iid: int, body: str, marker: str) -> None:
         """Post `body` (which contains `marker`) once, even if a POST's fate is unknown."""
@@ -148,15 +158,17 @@ class GitLabForge:
                 return
 
     def has_note(self, repo: RepoRef, iid: int, marker: str) -> bool:
-        notes = self._call(repo, f"listing notes of merge request !{iid}",
-                           lambda: self._project(repo).mergerequests.get(iid, lazy=True)
-                           .notes.list(get_all=True, **ONCE))
-        return any(marker in str(note.attributes.get("body", "")) for note in notes)
+        found: bool = self._call(
+            repo, f"listing notes of merge request !{iid}",
+            lambda: any(marker in str(note.attributes.get("body", "")) for note in
+                        self._project(repo).mergerequests.get(iid, lazy=True)
+                        .notes.list(get_all=True, **ONCE)))
+        return found
 
     # branches (git over HTTP, credentials from the environment) ------------------------------
 
     def branch_head(self, repo: RepoRef, clone: Path, branch: str) -> str | None:
-        return self._git(repo, "reading the branch",
+        return self._git(repo, clone, "reading the branch",
                          lambda: git.remote_branch_head(clone, branch, self.git_env))
 
     def head_commit(self, repo: RepoRef, clone: Path, branch: str) -> CommitInfo | None:
@@ -166,11 +178,11 @@ class GitLabForge:
                 return None
             author, committer, message = git.commit_fields(clone, sha)
             return CommitInfo(sha, author, committer, message)
-        return self._git(repo, "fetching the branch", fetch)
+        return self._git(repo, clone, "fetching the branch", fetch)
 
     def push(self, repo: RepoRef, clone: Path, sha: str, branch: str,
              expected: str | None) -> bool:
-        return self._git(repo, "pushing the branch",
+        return self._git(repo, clone, "pushing the branch",
                          lambda: git.push_branch(clone, sha, branch, expected, self.git_env))
 
     def commit_env(self) -> dict[str, str]:
@@ -187,8 +199,15 @@ class GitLabForge:
             return fn()
         except (GitlabError, requests.RequestException) as exc:
             raise ForgeError(describe_http_error(repo.name, action, exc)) from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # JSON, but not the shape asked for (a list where an MR was expected, no `iid`).
+            raise ForgeError(f"{repo.name}: {action} failed: GitLab's answer is not what was "
+                             f"asked for ({type(exc).__name__}: {str(exc)[:80]})") from None
 
-    def _git(self, repo: RepoRef, action: str, fn: Callable[[], T]) -> T:
+    def _git(self, repo: RepoRef, clone: Path, action: str, fn: Callable[[], T]) -> T:
+        refusal = self.scope.refusal(git.remote_url(clone) or repo.url)
+        if refusal is not None:
+            raise ForgeError(f"{repo.name}: {action} refused: {refusal}")
         try:
             return fn()
         except GitError as exc:

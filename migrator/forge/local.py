@@ -31,7 +31,8 @@ from migrator.mrtext import DRAFT_PREFIX
 @dataclass(frozen=True)
 class LocalForgeSettings:
     out_dir: Path
-    token_var: str | None = None  # when the fleet's clone URLs need the GitLab token
+    token_var: str | None = None  # when the fleet's clone URLs need the GitLab token...
+    gitlab_url: str | None = None  # ...of this GitLab instance, and only there
 
 
 class LocalForge:
@@ -120,7 +121,9 @@ class LocalForge:
         return True
 
     def commit_env(self) -> dict[str, str]:
-        return git_env(self.settings.token_var) if self.settings.token_var else {}
+        if not (self.settings.token_var and self.settings.gitlab_url):
+            return {}
+        return git_env(self.settings.token_var, origin=self.settings.gitlab_url)
 
     # internals --------------------------------------------------------------------------
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import tarfile
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ruamel.yaml import YAML
 
 from migrator import git
 from migrator.errors import ConfigError, MigratorError
+from migrator.lineage.profile import Profile, profile
 from migrator.verify import render
 from migrator.verify.render import LoadedChart
 from migrator.versions import version_key
@@ -30,6 +31,9 @@ class Catalog:
     source: str
     central: str  # name of the central chart
     charts: dict[tuple[str, str], LoadedChart]  # (name, version) -> chart
+    # what lineage reads of each chart, made on first use: every fork is compared with each
+    _profiles: dict[tuple[str, str], Profile] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def versions(self, name: str | None = None) -> list[str]:
         wanted = name or self.central
@@ -41,6 +45,19 @@ class Catalog:
             known = ", ".join(self.versions(name)) or "none"
             raise ConfigError(f"{key[0]} {version} is not in {self.source} (versions: {known})")
         return self.charts[key]
+
+    def profile(self, key: tuple[str, str]) -> Profile:
+        """The chart (name, version) as lineage compares it. Workers may make the same one
+        twice; both are equal, and the last one stays."""
+        found = self._profiles.get(key)
+        if found is None:
+            found = self._profiles[key] = profile(self.charts[key])
+        return found
+
+    def helpers(self) -> frozenset[str]:
+        """Every helper some published chart defines (prefix undone): the names lineage can
+        tell versions apart by; a fork's own inventions say nothing about its origin."""
+        return frozenset().union(*(self.profile(key).helpers for key in self.charts))
 
 
 _cache: dict[tuple[str, str | None, str | None, str | None], Catalog] = {}

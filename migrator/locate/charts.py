@@ -5,16 +5,22 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
-from migrator.errors import RepoError, yaml_error
+from migrator.errors import RepoError
 from migrator.locate.refs import points_at, values_paths
-from migrator.model import EmbeddedChart, Environment, HelmInvocation
+from migrator.locate.refs.lenient import HELM
+from migrator.locate.refs.yamlpos import load_text, read_text
+from migrator.model import (
+    EmbeddedChart,
+    Environment,
+    HelmInvocation,
+    Kind,
+    Notice,
+    Outcome,
+)
 
 _SKIP_DIRS = {".git", "node_modules", "vendor", ".terraform", "__pycache__"}
 DEPLOYING = frozenset({"upgrade", "install"})  # subcommands that deploy a release
@@ -26,6 +32,12 @@ _ENV_PATTERNS = (
     re.compile(r"^(?:.*/)?(?:env|envs|environments)/(?P<env>[A-Za-z0-9_-]+)/values\.ya?ml$"),
 )
 _NOT_ENVS = {"schema", "default", "defaults", "common"}
+# Names a values file beside a chart takes when it is an environment's (`chart/stage.yaml`).
+WELL_KNOWN_ENVS = frozenset({
+    "dev", "develop", "development", "test", "testing", "qa", "stage", "staging", "preprod",
+    "prerelease", "uat", "prod", "production", "live", "sandbox", "demo",
+})
+_ENV_FILE = re.compile(r"^(?:.*/)?(?P<env>[A-Za-z0-9_-]+)\.ya?ml$")
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,7 @@ class Located:
     references: tuple[HelmInvocation, ...]  # deploy commands that point at an embedded chart
     central_references: tuple[HelmInvocation, ...]  # ... that already point at the central one
     wrappers: tuple[str, ...]  # Chart.yaml files that only depend on the central chart
+    notices: tuple[Notice, ...] = ()  # what was odd in reading the charts' own files
 
 
 def env_of_file(path: str) -> str | None:
@@ -53,16 +66,47 @@ def walk(repo: Path) -> Iterator[str]:
             yield (rel_root / name).as_posix()
 
 
-def read_chart_yaml(repo: Path, rel: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ChartYaml:
+    """A Chart.yaml as Helm reads it: its metadata, or why Helm would refuse it."""
+
+    meta: dict[str, Any]
+    problem: Outcome | None = None
+    notices: tuple[Notice, ...] = ()
+
+
+def read_chart_yaml(repo: Path, rel: str) -> ChartYaml:
     try:
-        data = YAML(typ="safe", pure=True).load((repo / rel).read_text(encoding="utf-8"))
-    except YAMLError as exc:
-        raise yaml_error(rel, exc) from exc
-    except UnicodeDecodeError as exc:
-        raise RepoError(f"{rel}: not a text file") from exc
+        loaded = load_text(read_text(repo, rel), rel, HELM)
+    except RepoError as exc:
+        return ChartYaml({}, _invalid(exc.cause, exc.file or rel, exc.line))
+    data = loaded.docs[0] if loaded.docs else None
     if not isinstance(data, dict):
-        raise RepoError(f"{rel}: Chart.yaml is not a mapping")
-    return data
+        return ChartYaml({}, _invalid("Chart.yaml is not a mapping", rel, None), loaded.notices)
+    version = data.get("version")
+    line = _version_line(data)
+    if version is None or str(version).strip() == "":
+        return ChartYaml(data, _invalid("chart.metadata.version is required", rel, line),
+                         loaded.notices)
+    if "{{" in str(version):
+        return ChartYaml(data, _invalid(
+            f"chart.metadata.version {str(version)!r} is a template: Helm does not render "
+            "Chart.yaml, something must write the version before it runs", rel, line),
+            loaded.notices)
+    return ChartYaml(data, None, loaded.notices)
+
+
+def _invalid(detail: str, file: str, line: int | None) -> Outcome:
+    return Outcome(Kind.CHART_INVALID, detail=detail, file=file, line=line)
+
+
+def _version_line(data: dict[str, Any]) -> int | None:
+    """The line of `version:`, else of `name:` (where a missing version belongs)."""
+    for key in ("version", "name"):
+        line = getattr(data.get(key), "line", None)
+        if line is not None:
+            return int(line)
+    return None
 
 
 def locate(repo: Path, refs: Sequence[HelmInvocation], central_name: str) -> Located:
@@ -71,9 +115,12 @@ def locate(repo: Path, refs: Sequence[HelmInvocation], central_name: str) -> Loc
     charts: list[EmbeddedChart] = []
     wrappers: list[str] = []
     used: list[HelmInvocation] = []
+    notices: list[Notice] = []
     for chart_dir in chart_dirs:
         rel_chart_yaml = _join(chart_dir, "Chart.yaml")
-        meta = read_chart_yaml(repo, rel_chart_yaml)
+        read = read_chart_yaml(repo, rel_chart_yaml)
+        notices.extend(read.notices)
+        meta = read.meta
         deps = tuple(str(d.get("name")) for d in meta.get("dependencies") or []
                      if isinstance(d, dict))
         if central_name in deps and not _has_templates(files, chart_dir):
@@ -81,9 +128,10 @@ def locate(repo: Path, refs: Sequence[HelmInvocation], central_name: str) -> Loc
             continue
         chart_refs = [r for r in refs if points_at(r, chart_dir, repo)]
         used.extend(chart_refs)
-        charts.append(_embedded(repo, files, chart_dir, meta, chart_refs, deps))
+        embedded = _embedded(repo, files, chart_dir, meta, chart_refs, deps)
+        charts.append(replace(embedded, problem=read.problem) if read.problem else embedded)
     central_refs = tuple(r for r in refs if r not in used and _names_central(r, central_name))
-    return Located(tuple(charts), tuple(used), central_refs, tuple(wrappers))
+    return Located(tuple(charts), tuple(used), central_refs, tuple(wrappers), tuple(notices))
 
 
 def _join(directory: str, name: str) -> str:
@@ -136,9 +184,10 @@ def _embedded(repo: Path, files: Sequence[str], chart_dir: str, meta: dict[str, 
 
 def _environments(files: Sequence[str], chart_dir: str, name: str,
                   refs: Sequence[HelmInvocation], values_file: str) -> tuple[Environment, ...]:
-    # A values file chosen at run time ("values-$ENV.yaml") cannot be read: such a command is
-    # rewritten like the others, but environments come from the commands that name their files.
-    readable = [r for r in refs if not any("$" in f for f in r.values_files)]
+    # A values file chosen at run time ("values-$ENV.yaml"), rendered by helmfile, or absent
+    # from the repository cannot be read: environments come from the commands that name files
+    # the repository has (a command with run-time files is still rewritten like the others).
+    readable = [r for r in refs if _values_known(r, files)]
     deploying = [r for r in readable if r.subcommand in DEPLOYING] or readable
     envs: dict[str, Environment] = {}
     for ref in deploying:
@@ -163,6 +212,8 @@ def _environments(files: Sequence[str], chart_dir: str, name: str,
         found = env_of_file(f)
         if found:
             by_env.setdefault(found, []).append(f)
+    for f in _bare_env_files(files, chart_dir):
+        by_env.setdefault(_bare_env(f) or "", []).append(f)
     if not by_env:
         return (Environment("default", (), name, "assumed: chart name", None),)
     return tuple(Environment(env, tuple(paths), name, "assumed: chart name", None)
@@ -198,8 +249,37 @@ def env_name(ref: HelmInvocation, value_files: Sequence[str]) -> str:
             return env
     if ref.environment and "$" not in ref.environment:
         return ref.environment.split("/")[-1]
-    context = re.sub(r"(^|[-_:])(deploy|release|helm|upgrade)([-_:]|$)", r"\1\3", ref.context)
+    if value_files:  # the deploy's own values file names it, whatever its name (`stage.yaml`)
+        stem = _ENV_FILE.match(value_files[-1])
+        if stem and stem.group("env").lower() not in ("values", *_NOT_ENVS):
+            return stem.group("env")
+    context = ref.context
+    if ref.source == "github-actions":  # workflow/job/step: the job says what it deploys
+        context = (context.split("/") + ["", ""])[1]
+    context = re.sub(r"(^|[-_:])(deploy|release|helm|upgrade)([-_:]|$)", r"\1\3", context)
     return context.strip("-_:") or "default"
+
+
+def _values_known(ref: HelmInvocation, files: Sequence[str]) -> bool:
+    present = set(files)
+    return not any("$" in f or "{{" in f or f.endswith(".gotmpl") or f not in present
+                   for f in values_paths(ref))
+
+
+def _bare_env(path: str) -> str | None:
+    match = _ENV_FILE.match(path)
+    env = match.group("env") if match else None
+    return env if env is not None and env.lower() in WELL_KNOWN_ENVS else None
+
+
+def _bare_env_files(files: Sequence[str], chart_dir: str) -> list[str]:
+    """YAML files named after a well-known environment (`stage.yaml`, `prod.yml`) in the chart's
+    folder or beside it (not at the repository root, where they are anything)."""
+    parent = str(PurePosixPath(chart_dir).parent)
+    folders = {chart_dir} | ({parent} if chart_dir not in ("", ".") and parent != "." else set())
+    return [f for f in files
+            if str(PurePosixPath(f).parent) in folders and _bare_env(f) is not None
+            and env_of_file(f) is None]
 
 
 def _candidate_env_files(files: Sequence[str], chart_dir: str) -> list[str]:

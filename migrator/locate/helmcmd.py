@@ -26,6 +26,7 @@ _VALUE_FLAGS = {
     "--kube-as-user", "--kube-as-group", "--kube-token", "--kube-ca-file",
     "--kube-tls-server-name", "--burst-limit", "--qps", "--keyring", "--context", "--destination",
     "--untardir", "--app-version", "--selector", "--filter",
+    "--name",  # Helm 2: `helm install <chart> --name <release>`
 }  # fmt: skip
 _SHORT = {
     "-n": "--namespace", "-f": "--values", "-o": "--output", "-a": "--api-versions",
@@ -47,6 +48,8 @@ _RELEASE_ONLY = {"uninstall", "delete", "del", "status", "history", "rollback", 
 _PREFIXES = {"exec", "time", "command", "sudo", "nohup", "env", "then", "do", "else", "if", "elif",
              "while", "until", "{", "!"}  # fmt: skip
 HELM_NAMES = {"helm", "helm3", "$HELM", "${HELM}", "$HELM_BIN", "${HELM_BIN}"}
+_HELM_BINARY = re.compile(r"helm(?:[-_]?v?\d[\w.]*)?(?:\.exe)?")  # helm, helm2, helm3, helm-v3.14
+_VARIABLE_WORD = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 _DYNAMIC_TEXT = re.compile(r"\$(\{|\(|[A-Za-z_])|`")
 
 
@@ -94,8 +97,21 @@ class ParsedHelm:
         return tuple(f for f in self.flags if f.name not in known)
 
 
-def is_helm_word(value: str) -> bool:
-    return value in HELM_NAMES or value.rsplit("/", 1)[-1] in ("helm", "helm3")
+def is_helm_word(value: str, variables: Mapping[str, str] | None = None) -> bool:
+    """Whether a command word runs helm: `helm`, an alias (`helm2`, `helm3`, `/usr/bin/helm`),
+    or a variable holding one (`$HELM`, `${HELM_BIN}`). A variable the file assigns is judged by
+    its value; one it does not is taken for helm when its name says so."""
+    if _HELM_BINARY.fullmatch(value.rsplit("/", 1)[-1]):
+        return True
+    variable = _VARIABLE_WORD.fullmatch(value)
+    if variable is None:
+        return False
+    name = variable.group(1) or variable.group(2)
+    known = (variables or {}).get(name)
+    if known is not None:
+        first = known.split(None, 1)[0] if known.strip() else ""
+        return bool(_HELM_BINARY.fullmatch(first.rsplit("/", 1)[-1]))
+    return value in HELM_NAMES or "HELM" in name.upper()
 
 
 def parse_helm_command(
@@ -108,7 +124,7 @@ def parse_helm_command(
     the part unresolved. `--set` values are never substituted: they stay flags (`dynamic`).
     """
     words = tuple(w for w in tokenize(text, folded) if w.value != "\n" or not w.operator)
-    found = _find_helm(words)
+    found = _find_helm(words, variables or {})
     if found is None:
         return None
     command_word, env = found
@@ -120,7 +136,12 @@ def parse_helm_command(
                                       any(f.name == "--generate-name" for f in arguments.flags))
     known = {**(variables or {}), **dict(env)}
     unresolved: list[str] = []
+    named = _helm2_name(sub[-1], arguments)
+    if named is not None:
+        release_word, chart_word = None, arguments.positionals[0]
     release = _positional_value(words, release_word, "release", known, unresolved)
+    if named is not None:
+        release = _positional_value(words, named, "release", known, unresolved)
     chart = _positional_value(words, chart_word, "chart", known, unresolved)
     options = _read_options(words, arguments.flags, known, unresolved)
     return ParsedHelm(
@@ -144,7 +165,8 @@ def parse_helm_command(
     )
 
 
-def _find_helm(words: tuple[Word, ...]) -> tuple[int, tuple[tuple[str, str], ...]] | None:
+def _find_helm(words: tuple[Word, ...], variables: Mapping[str, str]
+               ) -> tuple[int, tuple[tuple[str, str], ...]] | None:
     """The index of the `helm` word and the assignments before it, or None when the command is
     another program. Wrappers and shell keywords before it (`exec`, `if`, `sudo` ...) are skipped.
     """
@@ -157,7 +179,7 @@ def _find_helm(words: tuple[Word, ...]) -> tuple[int, tuple[tuple[str, str], ...
         elif words[i].value not in _PREFIXES or words[i].quoted:
             break
         i += 1
-    if i >= len(words) or words[i].operator or not is_helm_word(words[i].value):
+    if i >= len(words) or words[i].operator or not is_helm_word(words[i].value, variables):
         return None
     return i, tuple(env)
 
@@ -184,7 +206,8 @@ def _read_arguments(words: tuple[Word, ...], i: int) -> _Arguments:
             i += 2  # the redirection and its target
         elif _is_fd_redirection(words, i):
             i += 3  # `2>/dev/null`: file descriptor, redirection, target
-        elif w.value.startswith("-") and len(w.value) > 1 and not w.quoted:
+        elif w.value.startswith("-") and len(w.value) > 1 and (
+                not w.quoted or w.value.startswith("--")):  # `--version="$V"` is a flag
             flag, used = _read_flag(words, i)
             flags.append(flag)
             i += used
@@ -195,6 +218,14 @@ def _read_arguments(words: tuple[Word, ...], i: int) -> _Arguments:
                 positionals.append(i)
             i += 1
     return _Arguments(tuple(sub), tuple(flags), tuple(positionals))
+
+
+def _helm2_name(verb: str, arguments: _Arguments) -> int | None:
+    """The word holding the release of a Helm 2 `helm install <chart> --name <release>`."""
+    if verb != "install" or len(arguments.positionals) != 1:
+        return None
+    named = [f for f in arguments.flags if f.name == "--name" and len(f.words) == 2]
+    return named[-1].words[1] if named else None
 
 
 def _is_fd_redirection(words: tuple[Word, ...], i: int) -> bool:

@@ -48,6 +48,7 @@ class Word:
 
     def expand(self, variables: Mapping[str, str], use_defaults: bool = False) -> str | None:
         """The value with every variable substituted, or None when one is unknown or computed.
+        A command substitution is known when `variables` has its exact text as a key.
 
         With `use_defaults`, `${NAME:-word}` of an unknown NAME gives `word` (used for script
         assignments such as `CHART="${CHART:-./chart}"`, whose default is the script's choice).
@@ -55,8 +56,10 @@ class Word:
         out: list[str] = []
         pos = 0
         for exp in self.expansions:
-            if exp.name is not None and exp.name in variables:
-                replacement = variables[exp.name]
+            # a command substitution is known by its text (`$(dirname "$0")` in a script)
+            key = exp.name if exp.name is not None else self.value[exp.start : exp.end]
+            if key in variables:
+                replacement = variables[key]
             elif use_defaults and exp.default is not None and "$" not in exp.default:
                 replacement = exp.default
             else:
@@ -73,8 +76,8 @@ class Word:
         pos = 0
         for exp in self.expansions:
             out.append(self.value[pos : exp.start])
-            name = exp.name
-            if name is not None and name in variables:
+            name = exp.name if exp.name is not None else self.value[exp.start : exp.end]
+            if name in variables:
                 out.append(variables[name])
             else:
                 out.append(self.value[exp.start : exp.end])

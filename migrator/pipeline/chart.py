@@ -16,16 +16,19 @@ from migrator.model import (
     EmbeddedChart,
     HelmInvocation,
     Kind,
+    Lineage,
     Outcome,
     RepoRef,
 )
 from migrator.pipeline.context import Context
 from migrator.rewrite.changeset import rewrite_deploys, values_writes, written_files
+from migrator.rewrite.leftovers import find_leftovers, keep_in_place
 from migrator.rewrite.target import RewriteResult
+from migrator.values import shapes
 from migrator.values.extract import ValuesInputs, plan_values
 from migrator.values.flags import flag_paths
-from migrator.values.read import read_fork_values, read_text
-from migrator.verify import render
+from migrator.values.read import read_fork_values, read_text, shape_notice
+from migrator.verify import dependencies, render
 from migrator.verify.decide import decide
 from migrator.verify.deploys import check_deploys
 from migrator.verify.environments import Sides, verify_environments
@@ -57,17 +60,28 @@ def plan_chart(view: RepoView, repo: RepoRef, chart: EmbeddedChart, ctx: Context
     if chart.problem is not None:
         return ChartResult(replace(plan, outcome=chart.problem), {}, _NOTHING)
     try:
-        fork_values = read_fork_values(view.source, chart)
+        # Helm loads the chart first: a values.yaml it refuses is the chart's own reason.
         fork = render.load_fork(view.source, chart.path)
+        origin = lineage.find(fork, ctx.catalog)
+        if origin.score < ctx.min_lineage or not origin.templates:
+            # not a fork of anything known (a chart without templates never is): nothing to
+            # migrate, whatever its values files hold
+            return ChartResult(replace(plan, outcome=not_derived(origin)), {}, _NOTHING)
+        fork_values = read_fork_values(view.source, chart)
+    except render.ChartLoadError as exc:
+        return ChartResult(replace(plan, outcome=chart_invalid(exc)), {}, _NOTHING)
     except RepoError as exc:
         return ChartResult(replace(plan, outcome=bad_input(exc)), {}, _NOTHING)
     except RenderError as exc:
         return ChartResult(replace(plan, outcome=Outcome(Kind.NOT_RENDERABLE, detail=str(exc))),
                            {}, _NOTHING)
+    plan = replace(plan, notices=plan.notices + fork_values.notices)
+    deps = dependencies.assess(view.source, chart.path, fork.dependencies, fork.subcharts,
+                               fork_values.defaults, fork_values.by_env)
+    plan = replace(plan, notices=plan.notices + deps.notices(chart.path))
 
-    origin = lineage.find(fork, chart.name, ctx.catalog)
-    rules, mapping = ctx.translation(origin) if origin else ((), None)
-    if origin is not None and mapping:
+    rules, mapping = ctx.translation(origin)
+    if mapping:
         origin = replace(origin, mapping=mapping)
     target = ctx.target
     planned = plan_values(ValuesInputs(
@@ -83,7 +97,15 @@ def plan_chart(view: RepoView, repo: RepoRef, chart: EmbeddedChart, ctx: Context
         name_key=ctx.name_key,
         app_version_key=ctx.app_version_key,
         flag_paths=flag_paths(chart.environments),
+        central_templates=target.templates,
     ))
+
+    mismatched = shapes.values_shape_mismatches(planned, target.values)
+    if mismatched:  # the central chart would fail on them: say which, before any render
+        notices = tuple(shape_notice(m, fork_values, planned.decisions) for m in mismatched)
+        return ChartResult(replace(plan, lineage=origin, values=planned,
+                                   outcome=shapes.outcome(mismatched),
+                                   notices=plan.notices + notices), {}, _NOTHING)
 
     sides = Sides(fork, chart.path, fork_values, target, rules, ctx.cosmetic_keys)
     verified = verify_environments(sides, chart.environments, planned)
@@ -108,9 +130,15 @@ def plan_chart(view: RepoView, repo: RepoRef, chart: EmbeddedChart, ctx: Context
                                 nest_under=chart.name if ctx.style == "dependency" else None)
     except RepoError as exc:
         return ChartResult(replace(plan, outcome=bad_input(exc)), writes, rewritten)
-    decision = decide(origin, checked.environments, rewritten.untouched, checked.failure)
+    left = find_leftovers(view.root, {**writes, **rewritten.writes}, rewritten.untouched,
+                          chart.path)
+    if left.uses:  # nothing still used is deleted, whatever the verdict (--force included)
+        writes = keep_in_place(writes)
+    decision = decide(origin, checked.environments, rewritten.untouched, checked.failure,
+                      dependency=deps.outcome(), still_used=left.outcome())
     return ChartResult(replace(plan, outcome=decision.outcome, findings=decision.findings,
-                               environments=checked.environments), writes, rewritten)
+                               environments=checked.environments,
+                               notices=plan.notices + left.notices()), writes, rewritten)
 
 
 def _unplanned(chart: EmbeddedChart) -> ChartPlan:
@@ -126,6 +154,17 @@ def _source_files(chart: EmbeddedChart) -> tuple[str, ...]:
     for env in chart.environments:
         files.extend(f for f in env.values_files if f not in files)
     return tuple(files)
+
+
+def not_derived(closest: Lineage) -> Outcome:
+    """Skipped below the lineage threshold, naming the closest candidate (none for a chart
+    without templates of its own: an umbrella has nothing to compare)."""
+    detail = f"{closest.chart} {closest.version}" if closest.templates else ""
+    return Outcome(Kind.NOT_DERIVED, detail=detail, score=closest.score)
+
+
+def chart_invalid(exc: MigratorError) -> Outcome:
+    return Outcome(Kind.CHART_INVALID, detail=exc.cause, file=exc.file, line=exc.line)
 
 
 def bad_input(exc: MigratorError) -> Outcome:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from migrator.lineage.catalog import Catalog
+from migrator.lineage.match import DEFAULT_MIN_LINEAGE
 from migrator.mapping import Mapping as ValuesMapping
 from migrator.mapping import Rule, chain
 from migrator.model import Lineage, Verdict
@@ -32,6 +33,7 @@ class Context:
     ci_include: CiInclude | None = None
     argocd: ArgoTarget | None = None
     work: WorkDir | None = None  # where internal errors leave their traceback
+    min_lineage: float = DEFAULT_MIN_LINEAGE  # below it a chart is not derived: skipped
 
     def proposes(self, verdict: Verdict) -> bool:
         """Whether a chart (or repo) of this verdict gets a change set."""

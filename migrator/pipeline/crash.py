@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from migrator import __version__
 from migrator.model import Kind, Outcome
-from migrator.report.common import scrub_text
+from migrator.redact import scrub_text
 from migrator.workdir import WorkDir
 
 ISSUES_URL = "the migrator project's issue tracker"
@@ -26,8 +26,8 @@ def record(work: WorkDir, slug: str, subject: str, exc: BaseException) -> Outcom
         f"when: {datetime.now(UTC).isoformat(timespec='seconds')}",
         f"report it to {ISSUES_URL} with this file (secrets are already scrubbed)",
         "",
-        *(scrub_text(line) for line in
-          "".join(traceback.format_exception(exc)).splitlines()),
+        # Scrubbed whole, not line by line: a PEM block in a message spans lines.
+        scrub_text("".join(traceback.format_exception(exc))).rstrip("\n"),
         "",
     ])
     path.write_text(text, encoding="utf-8")

@@ -11,20 +11,18 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import replace
 from pathlib import Path
 
 from migrator import __version__, codec, credentials, git
 from migrator.config import GitLabOptions, PlanSettings
 from migrator.discover import gitlab as gitlab_fleet
 from migrator.discover import local
-from migrator.errors import ConfigError, MigratorError
-from migrator.gitlab_api import GitLabSettings
+from migrator.errors import ConfigError, GitError, MigratorError
 from migrator.journal import Journal
 from migrator.lineage.catalog import load_catalog
 from migrator.mapping import load_mappings
 from migrator.model import CentralInfo, FleetPlan, Kind, Outcome, RepoPlan, RepoRef, Verdict
-from migrator.pipeline import crash
+from migrator.pipeline import crash, plancache
 from migrator.pipeline.context import Context
 from migrator.pipeline.repo import plan_repo
 from migrator.workdir import WorkDir
@@ -58,6 +56,7 @@ def make_context(settings: PlanSettings) -> tuple[Context, CentralInfo]:
         ci_include=settings.ci_include,
         argocd=settings.argocd,
         work=settings.work,
+        min_lineage=settings.min_lineage,
     )
     info = CentralInfo(
         name=catalog.central,
@@ -81,7 +80,7 @@ def discover_fleet(fleet: Path | None, gitlab: GitLabOptions | None,
     """The fleet (a GitLab group, or local repos), filtered, this shard's part only."""
     if gitlab is not None:
         repos = gitlab_fleet.list_repos(gitlab_fleet.GitLabFleetSettings(
-            GitLabSettings(gitlab.url, gitlab.token_var), group=gitlab.group,
+            gitlab.client_settings(), group=gitlab.group,
             projects=gitlab.projects, include_archived=gitlab.include_archived,
             include_forks=gitlab.include_forks, topics=gitlab.topics, include=tuple(include),
             exclude=tuple(exclude)))
@@ -93,12 +92,27 @@ def discover_fleet(fleet: Path | None, gitlab: GitLabOptions | None,
 
 
 def git_env(settings: PlanSettings) -> dict[str, str] | None:
-    """How git authenticates to GitLab: a credential helper reading the token variable."""
-    return credentials.git_env(settings.gitlab.token_var) if settings.gitlab else None
+    """How git authenticates to GitLab: a credential helper reading the token variable, which
+    answers for the GitLab origin only."""
+    if settings.gitlab is None:
+        return None
+    return credentials.git_env(settings.gitlab.token_var, origin=settings.gitlab.url)
 
 
-def fetch(repo: RepoRef, work: WorkDir, env: Mapping[str, str] | None = None) -> Path:
-    """The repo's clone in the work dir's cache, created or brought up to date."""
+def clone_scope(settings: PlanSettings) -> credentials.CloneScope | None:
+    """Which clone URLs a GitLab fleet may be fetched from; None for a local fleet."""
+    if settings.gitlab is None:
+        return None
+    return credentials.CloneScope.of(settings.gitlab.url, settings.gitlab.allowed_clone_hosts)
+
+
+def fetch(repo: RepoRef, work: WorkDir, env: Mapping[str, str] | None = None,
+          scope: credentials.CloneScope | None = None) -> Path:
+    """The repo's clone in the work dir's cache, created or brought up to date. Refused, before
+    git runs, for a repo discovery could not hand on or a clone URL outside `scope`."""
+    refusal = repo.unavailable or (scope.refusal(repo.url) if scope is not None else None)
+    if refusal is not None:
+        raise GitError(refusal)
     dest = work.clone(repo.slug)
     git.clone_or_update(repo.url, dest, repo.default_branch, env=env)
     return dest
@@ -115,21 +129,25 @@ def plan_fleet(
     same work dir gets that run's plan back from the journal instead of being planned again."""
     ctx, info = make_context(settings)
     context_key = _context_key(settings)
+    scope = clone_scope(settings)
 
     def one(repo: RepoRef, journal: Journal) -> RepoPlan:
         try:
-            workdir = fetch(repo, settings.work, git_env)
+            workdir = fetch(repo, settings.work, git_env, scope)
         except MigratorError as exc:
-            return RepoPlan(repo, None, Outcome(Kind.FETCH_FAILED, detail=str(exc)))
+            failed = RepoPlan(repo, None, Outcome(Kind.FETCH_FAILED, detail=str(exc)))
+            return plancache.shown(failed, settings.work)
         commit = git.head(workdir)
         key = hashlib.sha256(f"{commit}\0{context_key}".encode()).hexdigest()
         if not settings.fresh:
-            stored = journal.stage_result(repo.slug, "plan", key)
-            if stored is not None:
-                return replace(codec.load(RepoPlan, stored["plan"]), repo=repo)
-        plan = plan_repo(repo, workdir, ctx, commit)
+            cached = plancache.load(journal, settings.work, repo, key)
+            if cached is not None:
+                return cached
+        # From here on the run holds the plan as reports show it, secrets redacted, and only
+        # the patch (what apply commits) whole.
+        plan = plancache.shown(plan_repo(repo, workdir, ctx, commit), settings.work)
         if plan.verdict is not Verdict.ERROR:  # an error may be passing: plan it again
-            journal.record_stage(repo.slug, "plan", key, {"plan": codec.dump(plan)})
+            plancache.store(journal, settings.work, key, plan)
         return plan
 
     results: dict[str, RepoPlan] = {}
@@ -173,9 +191,15 @@ def _context_key(settings: PlanSettings) -> str:
 def _code_digest() -> str:
     """The tool's own code: a plan made by other code is not reused."""
     digest = hashlib.sha256(__version__.encode())
-    for path in sorted(Path(__file__).parent.rglob("*.py")):
+    for path in code_files():
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def code_files() -> list[Path]:
+    """Every module of the package, whichever stage it belongs to."""
+    package = Path(__file__).resolve().parents[1]
+    return sorted(package.rglob("*.py"))
 
 
 def _plan_id(repos: Sequence[RepoPlan], info: CentralInfo) -> str:

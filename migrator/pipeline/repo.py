@@ -19,12 +19,14 @@ from pathlib import Path
 from migrator import __version__, git
 from migrator.errors import MigratorError
 from migrator.locate.charts import Located, locate
-from migrator.locate.refs import find_references
+from migrator.locate.refs import chart_dir, scan_references, with_missing_values
 from migrator.model import (
     ChartPlan,
     EmbeddedChart,
     HelmInvocation,
     Kind,
+    Notice,
+    NoticeKind,
     Outcome,
     RepoPlan,
     RepoRef,
@@ -33,6 +35,7 @@ from migrator.pipeline import crash
 from migrator.pipeline.chart import ChartResult, RepoView, bad_input, plan_chart
 from migrator.pipeline.context import Context
 from migrator.pipeline.upgrade import outdated, plan_upgrade
+from migrator.redact import redact_patch
 from migrator.rewrite.changeset import values_dir_for
 from migrator.rewrite.target import RewriteResult
 
@@ -54,15 +57,19 @@ def plan_repo(repo: RepoRef, workdir: Path, ctx: Context, commit: str | None = N
 
 
 def _plan(repo: RepoRef, workdir: Path, commit: str | None, ctx: Context) -> RepoPlan:
-    refs = tuple(find_references(workdir))
+    scan = with_missing_values(workdir, scan_references(workdir))
+    refs = scan.found
     located = locate(workdir, refs, ctx.catalog.central)
+    seen = (*scan.notices, *located.notices)
     if not located.charts:
         deploys = outdated(located, ctx)
         if deploys:
             upgraded = plan_upgrade(repo, workdir, commit, deploys, ctx)
+            upgraded = replace(upgraded, notices=upgraded.notices + _notices(seen, upgraded))
             return replace(upgraded, plan_hash=_plan_hash(upgraded, ctx))
-        return RepoPlan(repo, commit, _skipped(located, ctx),
-                        references=located.central_references)
+        skipped = RepoPlan(repo, commit, _skipped(located, ctx),
+                           references=located.central_references)
+        return replace(skipped, notices=_notices(seen, skipped))
 
     many = len(located.charts) > 1
     results: list[ChartResult] = []
@@ -80,7 +87,8 @@ def _plan(repo: RepoRef, workdir: Path, commit: str | None, ctx: Context) -> Rep
     outcome = replace(worst.outcome, chart=worst.path) if many else worst.outcome
     untouched = {(r.file, r.line) for res in results for r, _ in res.rewrite.untouched}
     references = tuple(replace(r, rewritable=False) if (r.file, r.line) in untouched else r
-                       for r in refs if r in located.references or (r.file, r.line) in untouched)
+                       for r in refs if r in located.references or (r.file, r.line) in untouched
+                       or _may_deploy_any(r))
     # Each chart whose own verdict allows it is in the change set: one chart that cannot move
     # does not hold back the others (the repo's verdict still says the worst).
     proposed = [r for r in results if ctx.proposes(r.plan.verdict)]
@@ -94,7 +102,26 @@ def _plan(repo: RepoRef, workdir: Path, commit: str | None, ctx: Context) -> Rep
         patch = git.patch_for(workdir, writes) or None
     notes = tuple(n for r in results for n in r.rewrite.notes)
     plan = RepoPlan(repo, commit, outcome, charts, references, patch, notes=notes)
+    plan = replace(plan, notices=_notices(seen, plan))
     return replace(plan, plan_hash=_plan_hash(plan, ctx))
+
+
+def _may_deploy_any(ref: HelmInvocation) -> bool:
+    """A deploy whose chart is known only at run time (`$CHART`, an Application a chart
+    generates) may deploy any embedded chart: it is reported even when no rewrite reached it."""
+    return (not ref.rewritable and bool(ref.chart) and chart_dir(ref) is None
+            and "://" not in (ref.chart or ""))
+
+
+_ABOUT_A_REFERENCE = (NoticeKind.UNRESOLVED, NoticeKind.MISSING_FILE)
+
+
+def _notices(seen: tuple[Notice, ...], plan: RepoPlan) -> tuple[Notice, ...]:
+    """What was noticed in the repository's files: every file read leniently or not at all,
+    and what is odd about a reference the plan reports (not about a deploy of another chart)."""
+    reported = {(r.file, r.line) for r in plan.references}
+    return tuple(dict.fromkeys(
+        n for n in seen if n.kind not in _ABOUT_A_REFERENCE or (n.file, n.line) in reported))
 
 
 def _plan_one(view: RepoView, repo: RepoRef, chart: EmbeddedChart, ctx: Context,
@@ -133,11 +160,15 @@ class _Views:
             _apply(self._scratch, self._pending)
             self._pending = {}
             self._view = replace(self._view, root=self._scratch,
-                                 refs=tuple(find_references(self._scratch)))
+                                 refs=_deploys_in(self._scratch))
         return self._view
 
     def carry(self, writes: Mapping[str, bytes | None]) -> None:
         self._pending.update(writes)
+
+
+def _deploys_in(root: Path) -> tuple[HelmInvocation, ...]:
+    return with_missing_values(root, scan_references(root)).found
 
 
 @contextmanager
@@ -172,9 +203,14 @@ def _skipped(located: Located, ctx: Context) -> Outcome:
 
 
 def _plan_hash(plan: RepoPlan, ctx: Context) -> str:
-    """Changes when the inputs or what would be proposed change: drives idempotent apply."""
+    """Changes when the inputs or what would be proposed change: drives idempotent apply.
+
+    It hashes the patch as published, secrets redacted: the hash is published too (MR marker,
+    commit trailer), and beside the redacted patch a hash of the real one would let anyone try
+    guesses at a weak password offline. Nothing is lost: the secret values come from the repo
+    at `commit`, which is hashed."""
     digest = hashlib.sha256()
-    for part in (plan.commit or "", plan.patch or "", plan.verdict.value,
+    for part in (plan.commit or "", redact_patch(plan.patch or ""), plan.verdict.value,
                  ctx.catalog.central, ctx.target_version, __version__):
         digest.update(part.encode())
         digest.update(b"\0")

@@ -49,6 +49,7 @@ from migrator.propose.describe import (
 from migrator.propose.eligibility import branch_name, eligible
 from migrator.propose.mergerequest import mr_changes, mr_spec
 from migrator.propose.settings import ProposeSettings
+from migrator.redact import scrub_text
 from migrator.report.reasons import reason
 from migrator.workdir import WorkDir
 
@@ -175,7 +176,8 @@ class _Run:
             return self._propose(plan, clone)
         except (MigratorError, OSError) as exc:
             cause = str(exc) if str(exc).startswith(repo.name) else f"{repo.name}: {exc}"
-            return ProposeOutcome(repo.name, "error", self.branch, cause=cause)
+            # git may quote the change set it could not apply: the cause is printed and kept.
+            return ProposeOutcome(repo.name, "error", self.branch, cause=scrub_text(cause))
 
     # the steps ---------------------------------------------------------------------------
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
+from enum import Enum
 from typing import Any
 
 from migrator.model import (
@@ -22,8 +23,16 @@ from migrator.model import (
     RepoPlan,
     ValueReason,
     Verdict,
+    WorkloadKpi,
 )
-from migrator.redact import REDACTED, is_secret_key, redact_env_list, redact_value
+from migrator.redact import (
+    REDACTED,
+    is_secret_key,
+    redact_env_list,
+    redact_patch,
+    redact_value,
+)
+from migrator.redact import scrub_text as scrub_text  # the reports' door to it
 
 VERDICT_ICON = {
     Verdict.READY: "✅",
@@ -81,74 +90,9 @@ def _hide_env_entries(value: Any) -> Any:
     return value
 
 
-_FLAG_WITH_VALUE = re.compile(r"^--?([A-Za-z0-9_.-]+)$")
 _SAFE_SECRET_TEXT = re.compile(
     rf"{re.escape(REDACTED)}( \(\d+ bytes?\))?|(changed |set |)\(?\d+ bytes?\)?"
 )
-
-
-def scrub_text(text: str) -> str:
-    """Free text (commands, reasons, errors) with credential-looking words replaced.
-
-    Handles `key=value` words with a credential-like key (`--set db.password=x`,
-    `PASSWORD=x`), a credential-like flag followed by its value (`--password x`), and words
-    that look like credentials on their own (URLs with user:password@, tokens).
-    """
-    parts = re.split(r"(\s+)", text)
-    hide_next = False
-    open_quote = ""  # a hidden value that started with this quote goes on until it closes
-    for i, part in enumerate(parts):
-        if not part or part.isspace():
-            continue
-        if open_quote:
-            parts[i - 1] = ""
-            parts[i] = open_quote if open_quote in part else ""
-            open_quote = "" if open_quote in part else open_quote
-            continue
-        if hide_next:
-            lead, trail = _quotes(part)
-            parts[i] = f"{lead}{REDACTED}{trail}"
-            open_quote = lead if lead and not trail else ""
-            hide_next = False
-            continue
-        flag = _FLAG_WITH_VALUE.match(part)
-        if flag and is_secret_key(flag.group(1)):
-            hide_next = True
-            continue
-        if "=" in part:
-            parts[i], open_quote = _scrub_assignments(part)
-        elif redact_value("", part) == REDACTED:
-            parts[i] = REDACTED
-    return "".join(parts)
-
-
-def _quotes(value: str) -> tuple[str, str]:
-    """The quote a shell word opens with and the one it closes with ("" when none)."""
-    lead = value[:1] if value[:1] in ("'", '"') else ""
-    rest = value[1:] if lead else value
-    trail = rest[-1:] if rest[-1:] in ("'", '"') else ""
-    return lead, trail
-
-
-def _scrub_assignments(word: str) -> tuple[str, str]:
-    """`a=1,db.password=x` (helm --set lists, env assignments) with credential values hidden;
-    also the quote character when a hidden value opened a quote that this word does not close.
-    """
-    flag, _, rest = word.partition("=")
-    if flag.startswith("-") and "=" in rest:
-        inner, open_quote = _scrub_assignments(rest)
-        return f"{flag}={inner}", open_quote
-    items = []
-    open_quote = ""
-    for item in word.split(","):
-        key, eq, value = item.partition("=")
-        bare = key.lstrip("-").strip("'\"")
-        if eq and ((bare and is_secret_key(bare)) or redact_value("", value) == REDACTED):
-            lead, trail = _quotes(value)
-            item = f"{key}={lead}{REDACTED}{trail}"
-            open_quote = lead if lead and not trail else ""
-        items.append(item)
-    return ",".join(items), open_quote
 
 
 def scrub_field(kind: str, change: FieldChange) -> FieldChange:
@@ -183,6 +127,65 @@ def scrub_difference(diff: Difference) -> Difference:
         fields=tuple(scrub_field(diff.resource.kind, f) for f in diff.fields),
         why=scrub_text(diff.why),
     )
+
+
+def redact_plan(plan: RepoPlan) -> RepoPlan:
+    """The plan as every report shows it: values through `shown`, manifest fields through
+    `scrub_field`, the patch through `redact_patch`, every other text through `scrub_text`.
+
+    This is what leaves the process (plan-state.json, the journal's plan cache) and what the
+    rest of a run works with (`pipeline.fleet` keeps only the real patch beside it). Reports
+    apply the same functions again, which changes nothing: a report written from this plan is
+    the report written from the plan itself.
+    """
+    charts = tuple(_redacted_chart(chart) for chart in plan.charts)
+    references = tuple(
+        replace(r, set_flags=tuple(replace(f, value=str(shown(f.key, f.value)))
+                                   for f in r.set_flags))
+        for r in plan.references)
+    patch = redact_patch(plan.patch) if plan.patch else plan.patch
+    scrubbed: RepoPlan = _scrub_strings(replace(plan, charts=charts, references=references),
+                                        keep=("repo", "commit", "plan_hash", "patch"))
+    return replace(scrubbed, patch=patch)
+
+
+def _redacted_chart(chart: ChartPlan) -> ChartPlan:
+    values = chart.values
+    if values is not None:
+        values = replace(
+            values, base=shown("", values.base),
+            envs={env: shown("", tree) for env, tree in values.envs.items()},
+            decisions=tuple(replace(d, value=shown(d.path, d.value),
+                                    origin_value=shown(d.path, d.origin_value),
+                                    central_value=shown(d.path, d.central_value))
+                            for d in values.decisions))
+    envs = tuple(
+        replace(e, values=shown("", e.values),
+                differences=tuple(scrub_difference(d) for d in e.differences),
+                kpis_before=tuple(_redacted_kpi(k) for k in e.kpis_before),
+                kpis_after=tuple(_redacted_kpi(k) for k in e.kpis_after))
+        for e in chart.environments)
+    return replace(chart, values=values, environments=envs)
+
+
+def _redacted_kpi(kpi: WorkloadKpi) -> WorkloadKpi:
+    return replace(kpi, notes={name: scrub_text(note) for name, note in kpi.notes.items()})
+
+
+def _scrub_strings(record: Any, keep: tuple[str, ...] = ()) -> Any:
+    """Every text field of a record tree through `scrub_text` (dicts are values trees, which
+    `shown` handled already; enums are names, not text)."""
+    if isinstance(record, Enum):
+        return record
+    if isinstance(record, str):
+        return scrub_text(record)
+    if isinstance(record, tuple):
+        return tuple(_scrub_strings(item) for item in record)
+    if is_dataclass(record) and not isinstance(record, type):
+        changes = {f.name: _scrub_strings(getattr(record, f.name)) for f in fields(record)
+                   if f.name not in keep}
+        return replace(record, **changes)
+    return record
 
 
 # --- values as text --------------------------------------------------------------------------

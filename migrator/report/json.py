@@ -27,6 +27,7 @@ from migrator.model import (
     Verdict,
     WorkloadKpi,
 )
+from migrator.redact import patch_redactions
 from migrator.report.common import (
     DROPPED_REASONS,
     KEPT_REASONS,
@@ -40,6 +41,7 @@ from migrator.report.common import (
 )
 from migrator.report.reasons import env_error, reason
 from migrator.verify.kpi import KPI_NAMES, fleet_tallies
+from migrator.workdir import private_patch
 
 PATCH_FILE = "changes.patch"
 
@@ -62,9 +64,20 @@ def repo_json(plan: RepoPlan, central: CentralInfo) -> dict[str, Any]:
         "notes": [scrub_text(n) for n in plan.notes],
         "notices": [_notice(n) for n in plan.notices],
         "patch": PATCH_FILE if plan.patch is not None else None,
+        "patch_secrets": _patch_secrets(plan),
         "plan_hash": plan.plan_hash,
         "seconds": round(plan.seconds, 3),
     }
+
+
+def _patch_secrets(plan: RepoPlan) -> dict[str, Any] | None:
+    """When the patch carries secrets: how many lines the published one hides, and where the
+    full one is (relative to the work dir, which is never published)."""
+    lines = patch_redactions(plan.patch)
+    if not lines:
+        return None
+    return {"redacted_lines": lines, "full_patch": private_patch(plan.repo.slug),
+            "where": "work dir"}
 
 
 def fleet_json(fleet: FleetPlan) -> dict[str, Any]:
@@ -161,6 +174,11 @@ def _lineage(lineage: Lineage) -> dict[str, Any]:
         "chart": lineage.chart,
         "version": lineage.version,
         "score": round(lineage.score, 4),
+        "confidence": round(lineage.confidence, 4),
+        "low_confidence": lineage.low_confidence,
+        "runner_up": lineage.runner_up,
+        "lead": round(lineage.lead, 4),
+        "explained": round(lineage.explained, 4),
         "mapping": lineage.mapping,
         "templates": [
             {"file": t.file, "score": round(t.score, 4), "counterpart": t.counterpart}

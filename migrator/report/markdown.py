@@ -21,6 +21,8 @@ from migrator.model import (
     FieldChange,
     FleetPlan,
     HelmInvocation,
+    Kind,
+    Lineage,
     Notice,
     RepoPlan,
     ValueDecision,
@@ -28,6 +30,7 @@ from migrator.model import (
     WorkloadKpi,
 )
 from migrator.mrtext import DESCRIPTION_LIMIT, fit_description, size
+from migrator.redact import REDACTED, patch_redactions
 from migrator.report.common import (
     KEPT_REASONS,
     KPI_LABELS,
@@ -45,8 +48,10 @@ from migrator.report.common import (
     sorted_worst_first,
     yamlish,
 )
+from migrator.report.json import PATCH_FILE
 from migrator.report.reasons import env_error, notice, reason
 from migrator.verify.kpi import KPI_NAMES, fleet_tallies
+from migrator.workdir import private_patch
 
 # Headroom for what the forge layer adds around the description (the plan marker).
 _BUDGET = DESCRIPTION_LIMIT - 10_000
@@ -164,7 +169,8 @@ def _repo(plan: RepoPlan, central: CentralInfo, plan_id: str, tool_version: str,
         if several:
             out += ["", f"## {VERDICT_ICON[chart.verdict]} `{chart.path}`: "
                         f"{VERDICT_LABEL[chart.verdict]}", "", _text(reason(chart))]
-        out += _before_after(chart, _chart_refs(plan, chart), central, limits)
+        if chart.outcome.kind is not Kind.NOT_DERIVED:  # not a fork: nothing of it moves
+            out += _before_after(chart, _chart_refs(plan, chart), central, limits)
         out += _values(chart, central, limits)
         out += _render_errors(chart, limits)
         out += _differences(chart, limits)
@@ -174,6 +180,7 @@ def _repo(plan: RepoPlan, central: CentralInfo, plan_id: str, tool_version: str,
         out += _kpis(chart, limits)
     out += _stale_references(plan, limits)
     out += _change_notes(plan, limits)
+    out += _secret_patch(plan)
     out += _notices("Notes on the repository's files", plan.notices, limits)
     out += _reproduce(plan, central)
     out += ["", _footer(plan, plan_id, tool_version)]
@@ -238,10 +245,25 @@ def _chart_before(chart: ChartPlan) -> str:
     if lineage is None:
         return text + ", origin unknown"
     same = "identical" if lineage.score >= 1.0 else f"{_pct(lineage.score)} identical"
-    text += f", forked from {lineage.chart} **{lineage.version}** (templates {same})"
+    text += f", forked from {lineage.chart} **{lineage.version}** (templates {same}"
+    text += f", {_confidence(lineage)})" if lineage.confidence < 1.0 else ")"
     if lineage.mapping:
         text += f", values mapped by `{lineage.mapping}`"
     return text
+
+
+def _confidence(lineage: Lineage) -> str:
+    """How sure the origin is; a low one says why, since the values kept as the team's
+    choices depend on it."""
+    if not lineage.low_confidence:
+        return f"confidence {_pct(lineage.confidence)}"
+    why = []
+    if lineage.lead < 0.5 and lineage.runner_up:
+        why.append(f"{lineage.runner_up} is nearly as close")
+    if lineage.explained < 0.5:
+        why.append(f"it accounts for {_pct(lineage.explained)} of the chart's template lines")
+    because = f": {' and '.join(why)}" if why else ""
+    return f"**low confidence** {_pct(lineage.confidence)}{because}; check the origin"
 
 
 def _before_after(chart: ChartPlan, refs: Sequence[HelmInvocation], central: CentralInfo,
@@ -572,6 +594,19 @@ def _change_notes(plan: RepoPlan, limits: _Limits) -> list[str]:
     out = ["", "### Notes on the deploy changes", ""]
     out += [f"- {_text(scrub_text(n))}" for n in plan.notes[: limits.references]]
     return out + _more_line(len(plan.notes), limits.references)
+
+
+def _secret_patch(plan: RepoPlan) -> list[str]:
+    """Where the whole change is, when it carries secrets the published patch cannot show."""
+    lines = patch_redactions(plan.patch)
+    if not lines:
+        return []
+    return ["", "### Secret values in the change", "",
+            f"The change carries secret values: {lines} line{_s(lines)} of `{PATCH_FILE}` "
+            f"show `{REDACTED}` instead, so that no report reveals them. The full patch is "
+            f"`{private_patch(plan.repo.slug)}` in the work dir of the run that planned it "
+            "(private to the user who ran migrator, never published); `apply` commits that "
+            "one."]
 
 
 def _notices(title: str, notices: Sequence[Notice], limits: _Limits) -> list[str]:

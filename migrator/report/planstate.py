@@ -1,9 +1,9 @@
 """What a sharded run leaves for `migrator report merge`, and the merge itself.
 
 Each `plan --shard K/N` job writes `plan-state.json` next to its reports: the fleet plan as data,
-with every value redacted as in the reports (the patches stay: they are the repos' own files, as
-in `repos/<slug>/changes.patch`). The merge reads the shards' states, checks they planned the same
-thing, and writes the reports of the whole fleet.
+redacted as the reports are (values, texts and the patches, as in `repos/<slug>/changes.patch`;
+the full patch of a repo with secrets stays in that shard's work dir). The merge reads the
+shards' states, checks they planned the same thing, and writes the reports of the whole fleet.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any
 
 from migrator import codec
 from migrator.errors import ConfigError
+from migrator.fsio import write_atomic
 from migrator.model import FleetPlan, RepoPlan
-from migrator.redact import redact_tree, redact_value
-from migrator.report.common import scrub_text
+from migrator.report.common import redact_plan
 from migrator.report.write import write_reports
 
 STATE_FILE = "plan-state.json"
@@ -26,33 +26,11 @@ STATE_SCHEMA = 2  # 2: outcomes are data (kind and fields), not a verdict and a 
 
 
 def save_state(fleet: FleetPlan, out: Path) -> Path:
-    repos = tuple(_redacted(plan) for plan in fleet.repos)
+    repos = tuple(redact_plan(plan) for plan in fleet.repos)
     data = {"schema": STATE_SCHEMA, "fleet": codec.dump(replace(fleet, repos=repos))}
     path = out / STATE_FILE
-    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    write_atomic(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
     return path
-
-
-def _redacted(plan: RepoPlan) -> RepoPlan:
-    charts = []
-    for chart in plan.charts:
-        values = chart.values
-        if values is not None:
-            values = replace(
-                values, base=redact_tree(values.base),
-                envs={env: redact_tree(v) for env, v in values.envs.items()},
-                decisions=tuple(replace(d, value=redact_value(d.path, d.value),
-                                        origin_value=redact_value(d.path, d.origin_value),
-                                        central_value=redact_value(d.path, d.central_value))
-                                for d in values.decisions))
-        envs = tuple(replace(e, values=redact_tree(e.values)) for e in chart.environments)
-        charts.append(replace(chart, values=values, environments=envs))
-    references = tuple(
-        replace(r, text=scrub_text(r.text),
-                set_flags=tuple(replace(f, value=str(redact_value(f.key, f.value)))
-                                for f in r.set_flags))
-        for r in plan.references)
-    return replace(plan, charts=tuple(charts), references=references)
 
 
 def load_state(directory: Path) -> FleetPlan:

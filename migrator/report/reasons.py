@@ -60,13 +60,20 @@ def _sentence(o: Outcome, with_environment: bool) -> str:  # noqa: C901 - one ca
             return f"{env}: {text}" if with_environment and env else text
         case Kind.CHART_INVALID:
             return f"Helm cannot load the chart: {located}"
-        case Kind.VALUES_SHAPE:
-            return f"values of another shape: {paths}: {o.detail}{more}"
+        case Kind.VALUES_SHAPE:  # detail says the first path's shapes; the others are named
+            first, *others = o.paths or ("",)
+            also = (f" (and {len(others)} more: {', '.join(others[:3])}"
+                    f"{', ...' if len(others) > 3 else ''})" if others else "")
+            return f"values of another shape: {first}: {o.detail}{also}"
         case Kind.STILL_USED:
             uses = ", ".join(o.files[:3]) + (f" and {len(o.files) - 3} more"
                                              if len(o.files) > 3 else "")
             return (f"still used after the rewrite, so the chart is kept: {uses}"
                     + (f" ({o.detail})" if o.detail else ""))
+        case Kind.DEPENDENCY_KEPT:
+            at = f"{where}: " if where else ""
+            return (f"{at}the chart dependency {o.detail} is enabled in {env} and the central "
+                    f"chart does not carry it{more}")
         case Kind.DEPLOY_RENDER_FAILED:
             return f"{where}: the rewritten deploy does not render: {o.detail}"
         case Kind.BAD_INPUT:

@@ -1,4 +1,8 @@
-"""Write every report of a plan to a directory: the fleet files and one folder per repo."""
+"""Write every report of a plan to a directory: the fleet files and one folder per repo.
+
+Nothing written here reveals a secret value: reports redact what they show, and each
+`changes.patch` is redacted (a patch that carries secrets is kept whole in the work dir only).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pathlib import Path
 from migrator.errors import RepoError
 from migrator.fsio import write_atomic
 from migrator.model import FleetPlan, RepoPlan
+from migrator.redact import redact_patch
 from migrator.report.csv import fleet_csv
 from migrator.report.html import dashboard
 from migrator.report.json import PATCH_FILE, fleet_json, repo_json
@@ -33,7 +38,9 @@ def _write_repo(fleet: FleetPlan, plan: RepoPlan, folder: Path) -> None:
         plan, fleet.central, plan_id=fleet.plan_id, tool_version=fleet.tool_version))
     patch = folder / PATCH_FILE
     if plan.patch is not None:
-        write_atomic(patch, plan.patch)
+        # Secret values never reach --out: they are replaced here, and the full patch is in
+        # the work dir (`WorkDir.patch`), which report.md names.
+        write_atomic(patch, redact_patch(plan.patch))
     else:
         # A patch left by an earlier plan would be applied by mistake.
         patch.unlink(missing_ok=True)

@@ -51,7 +51,7 @@ def values_writes(workdir: Path, chart: EmbeddedChart, values: ValuesPlan, value
                   rules: Sequence[Rule], style: Style) -> dict[str, bytes | None]:
     """The values half of the change set: the embedded chart and its values files go, the
     migrated values files come (nested under the alias in the `dependency` style)."""
-    writes: dict[str, bytes | None] = {chart.path: None}
+    writes: dict[str, bytes | None] = {path: None for path in chart_removal(chart.path)}
     for env in chart.environments:
         for f in env.values_files:
             writes[f] = None
@@ -69,6 +69,21 @@ def values_writes(workdir: Path, chart: EmbeddedChart, values: ValuesPlan, value
             text = render_values(content, _read_opt(workdir, source), rules, decisions)
         writes[f"{values_dir}/{name}"] = text.encode()
     return writes
+
+
+# What Helm reads as a chart. A chart at the repository root shares it with everything else
+# (README, sources, CI): only these go.
+_CHART_PARTS = ("Chart.yaml", "Chart.lock", "values.yaml", "values.schema.json",
+                "requirements.yaml", "requirements.lock", ".helmignore", "templates", "charts",
+                "crds")
+
+
+def chart_removal(chart_path: str) -> tuple[str, ...]:
+    """The paths removing the embedded chart deletes: its folder, or the chart's own files when
+    it sits at the repository root."""
+    if chart_path.strip("/") in ("", "."):
+        return _CHART_PARTS
+    return (chart_path,)
 
 
 def _read_opt(workdir: Path, rel: str | None) -> str | None:

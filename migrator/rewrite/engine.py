@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Sequence
 from pathlib import Path
 
 from migrator.errors import RepoError
 from migrator.locate.refs import chart_dir, points_at
 from migrator.model import HelmInvocation
-from migrator.rewrite import argoapp, ciinclude, declarative, python
+from migrator.rewrite import argoapp, ciinclude, declarative, newlines, python
 from migrator.rewrite.command import Edit, apply_edits
+from migrator.rewrite.deadvars import drop_dead_definitions
+from migrator.rewrite.newlines import Endings
 from migrator.rewrite.scripts import FileOutcome, rewrite_commands, unrewritable_reason
 from migrator.rewrite.target import WRAPPER_DIR, DeployAfter, RewriteResult, RewriteTarget
 from migrator.rewrite.validate import check_still_valid
 from migrator.rewrite.wrapper import wrapper_chart_yaml
 
-_SCRIPT_SOURCES = ("gitlab-ci", "makefile", "shell")
+# Sources whose commands are shell text in the file (YAML ones hold it in script items).
+_SCRIPT_SOURCES = ("gitlab-ci", "makefile", "shell", "github-actions", "jenkins", "taskfile")
+_YAML_SCRIPTS = ("gitlab-ci", "github-actions", "taskfile")
 
 
 def rewrite_references(
@@ -32,11 +37,12 @@ def rewrite_references(
     writes: dict[str, bytes | None] = {}
     notes: list[str] = []
     texts: dict[str, str] = {}
+    endings: dict[str, Endings] = {}
     edits: dict[str, list[Edit]] = {}
 
     replaced_jobs = ciinclude.plan(repo_root, relevant, target) if _replaces_ci(target) else None
     for rel, file_refs in _by_file(relevant).items():
-        text = _read(repo_root, rel)
+        text, endings[rel] = _read(repo_root, rel)
         texts[rel] = text
         outcome = _rewrite_file(rel, text, file_refs, target, relevant)
         edits[rel] = outcome.edits
@@ -47,18 +53,33 @@ def rewrite_references(
         ci = replaced_jobs.apply(texts, edits, deploys, untouched, target)
         notes.extend(ci.notes)
         for rel in ci.files:
-            texts.setdefault(rel, _read(repo_root, rel))
+            text, endings[rel] = _read(repo_root, rel)
+            texts.setdefault(rel, text)
         deploys = ci.deploys
         edits = ci.edits
         untouched = ci.untouched
 
+    sources = {r.file: r.source for r in relevant}
+    removed = [target.chart_path, posixpath.basename(target.chart_path),
+               *{posixpath.basename(f) for r in relevant for f in r.values_files}]
     for rel, file_edits in edits.items():
         if not file_edits:
             continue
-        new = apply_edits(texts[rel], _dedupe(file_edits))
+        merged, clash = merge_edits(file_edits)
+        if clash is not None:
+            # Two rewrites of one file disagree: the file stays as it is, for a person.
+            line = texts[rel].count("\n", 0, clash) + 1
+            why = f"two rewrites of line {line} disagree: the file is left for a person"
+            deploys = [d for d in deploys if d.invocation.file != rel]
+            untouched = [u for u in untouched if u[0].file != rel]
+            untouched.extend((r, why) for r in relevant if r.file == rel)
+            continue
+        new = apply_edits(texts[rel], merged)
+        if rel in sources:
+            new = drop_dead_definitions(texts[rel], new, sources[rel], removed)
         if new != texts[rel]:
             check_still_valid(rel, texts[rel], new)
-            writes[rel] = new.encode("utf-8")
+            writes[rel] = newlines.restore(new, endings[rel]).encode("utf-8")
 
     if target.style == "dependency":
         writes[f"{WRAPPER_DIR}/Chart.yaml"] = wrapper_chart_yaml(target).encode("utf-8")
@@ -93,7 +114,7 @@ def _rewrite_file(
                 group,
                 target,
                 make=source == "makefile",
-                yaml=source == "gitlab-ci",
+                yaml=source in _YAML_SCRIPTS,
                 all_refs=all_refs,
                 built=built,
             )
@@ -135,19 +156,37 @@ def _by_command(refs: Sequence[HelmInvocation]) -> list[list[HelmInvocation]]:
     return list(out.values())
 
 
-def _dedupe(edits: list[Edit]) -> list[Edit]:
-    unique = sorted(set(edits), key=lambda e: (e.start, e.end, e.text))
-    for a, b in zip(unique, unique[1:], strict=False):
-        if b.start < a.end or (a.start == b.start and a.end == b.end):
-            raise RepoError(f"two rewrites of the same text disagree at offset {a.start}")
-    return unique
+def merge_edits(edits: Sequence[Edit]) -> tuple[list[Edit], int | None]:
+    """The edits of one file in the order they apply, and the offset where two of them
+    disagree (None when they all agree).
+
+    Rewrites of different references may meet in one place: the same edit twice (one command
+    serving two jobs), or two insertions at one point (a skaffold release gaining `version:` and
+    `valuesFiles:` after its chart line), which are made one after the other, in the order they
+    were asked, or two deletions that overlap. Two different edits of the same text cannot both
+    be made.
+    """
+    unique = list(dict.fromkeys(edits))  # the same edit asked twice is made once
+    order = {e: i for i, e in enumerate(unique)}
+    merged: list[Edit] = []
+    for edit in sorted(unique, key=lambda e: (e.start, e.end > e.start, order[e])):
+        last = merged[-1] if merged else None
+        if last is None or edit.start >= last.end:
+            merged.append(edit)
+        elif last.text == edit.text == "":  # two deletions that overlap delete their union
+            merged[-1] = Edit(last.start, max(last.end, edit.end), "")
+        else:
+            return merged, edit.start
+    return merged, None
 
 
-def _read(root: Path, rel: str) -> str:
+def _read(root: Path, rel: str) -> tuple[str, Endings]:
+    """The file as `\\n` text (what the rewrites edit) and its own line endings."""
     try:
-        return (root / rel).read_text(encoding="utf-8")
+        raw = (root / rel).read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RepoError(f"{rel}: cannot read: {exc}") from exc
+    return newlines.split(raw)
 
 
 __all__ = ["rewrite_references", "unrewritable_reason"]

@@ -7,11 +7,13 @@ and the rest of the command, keep every byte.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from migrator.locate.helmcmd import ParsedHelm, parse_helm_command
+from migrator.locate.refs import run_dir
 from migrator.locate.refs.makefile import as_shell
 from migrator.locate.shellwords import split_command_spans, tokenize
 from migrator.model import HelmInvocation, SetFlag
@@ -59,7 +61,7 @@ def locate(text: str, line: int, expected: Sequence[str], make: bool) -> Located
     first = expected[0]
     pos = source.find(first, line_start, line_end)
     while pos >= 0:
-        if pos == line_start or source[pos - 1] in " \t-@;&|(+{":
+        if pos == line_start or source[pos - 1] in " \t-@;&|(+{'\"":
             for folded in (False, True):
                 found = _parse_at(source, pos, expected, folded)
                 if found is not None:
@@ -81,10 +83,30 @@ def _parse_at(source: str, pos: int, expected: Sequence[str], folded: bool) -> P
         if not spans:
             return None
         end = spans[0][2]
-    parsed = parse_helm_command(rest[:end], folded=folded)
-    if parsed is None or [w.value for w in parsed.words] != list(expected):
-        return None
-    return parsed
+    for stop in (end, *_quote_ends(source, pos, end)):
+        parsed = parse_helm_command(rest[:stop], folded=folded)
+        if parsed is not None and [w.value for w in parsed.words] == list(expected):
+            return parsed
+    return None
+
+
+def _quote_ends(source: str, pos: int, end: int) -> tuple[int, ...]:
+    """Where a command handed to another shell in quotes may stop: at the quote closing the
+    script around it (`sh -c 'helm ...'`, Jenkins `sh "helm ..."`). A YAML-quoted script item
+    (`- "helm ..."`) is not one: YAML, not a shell, reads its escapes."""
+    rest = source[pos : pos + end]
+    quote = source[pos - 1] if pos > 0 else ""
+    line_start = source.rfind("\n", 0, pos) + 1
+    before = source[line_start : pos - 1].rstrip()
+    if quote in ("'", '"'):
+        if not before or before.endswith(("-", ":")):
+            return ()
+        return tuple(i for i, ch in enumerate(rest) if ch == quote)[:16]
+    # the last command of a multi-line script: `  helm upgrade app ./chart'` ends the script
+    closing = re.search(r"""['"][ \t]*$""", rest.split("\n", 1)[0])
+    if closing and rest.count(rest[closing.start()], 0, closing.start()) == 0:
+        return (closing.start(),)
+    return ()
 
 
 def chart_words(target: RewriteTarget) -> tuple[str, ...]:
@@ -133,6 +155,18 @@ def rewrite_commands(
     if not all(i.rewritable for i in group):
         out.untouched.extend((i, unrewritable_reason(i)) for i in group)
         return out
+    base = run_dir(inv)
+    chart = target.chart_path.rstrip("/")
+    if base and (base == chart or base.startswith(chart + "/")):
+        reason = (f"runs inside the chart's own folder ({base}/), which the change removes: "
+                  "move the command out of it by hand")
+        out.untouched.extend((i, reason) for i in group)
+        return out
+    if base and target.style == "dependency":
+        reason = f"runs in {base}/: the wrapper chart's path is not rewritten from there"
+        out.untouched.extend((i, reason) for i in group)
+        return out
+    written = _seen_from(target, base)  # the new files as the command, run in `base`, names them
     expected = parse_helm_command(inv.text, folded=True)
     found = locate(text, inv.line, [w.value for w in expected.words], make) if expected else None
     if found is None:
@@ -166,15 +200,20 @@ def rewrite_commands(
             out.edits.extend(_shift(text_edits(parsed, plan_ops(parsed, change)), found.offset))
             out.edits.extend(_dependency_build(text, found, yaml, make, group, all_refs, built))
         elif verb == "lint" and parsed.chart_word is not None:
-            _lint_as_template(text, found, group, target, out)
+            _lint_as_template(text, found, group, written, out)
         else:
             reason = f"`helm {parsed.subcommand}` of the removed chart has no central equivalent"
             out.untouched.extend((i, reason) for i in group)
         return out
     values_words = [parsed.words[u.words[-1]] for u in parsed.flag_uses("--values")]
-    choice = choose_values(group, values_words, target)
+    choice = choose_values(group, values_words, written)
     if isinstance(choice, str):
         out.untouched.extend((i, choice) for i in group)
+        return out
+    # the same choice, named from the repository root (what the deploy check renders)
+    deployed = choice if written is target else choose_values(group, values_words, target)
+    if isinstance(deployed, str):
+        out.untouched.extend((i, deployed) for i in group)
         return out
     dependency = target.style == "dependency"
     change = CommandChange(
@@ -192,8 +231,17 @@ def rewrite_commands(
     if target.style == "dependency":
         out.edits.extend(_dependency_build(text, found, yaml, make, group, all_refs, built))
     sets = kept_set_flags(parsed, change)
-    out.deploys.extend(_deploys(target, choice, sets))
+    out.deploys.extend(_deploys(target, deployed, sets))
     return out
+
+
+def _seen_from(target: RewriteTarget, base: str) -> RewriteTarget:
+    """`target` with its values files named from `base` (a command run in a sub-folder)."""
+    if not base:
+        return target
+    return replace(target, env_values={
+        env: tuple(posixpath.relpath(f, base) for f in files)
+        for env, files in target.env_values.items()})
 
 
 _LINT_ONLY_FLAGS = ("--strict", "--with-subcharts", "--quiet")
@@ -245,6 +293,8 @@ def _fill(text: str | None, variables: dict[str, str]) -> str | None:
 
 
 def unrewritable_reason(inv: HelmInvocation) -> str:
+    if inv.why:
+        return inv.why
     if "(inline values)" in inv.text:
         return "values written inline in the manifest: move them to a values file first"
     return "the chart path or the release name is computed at run time"

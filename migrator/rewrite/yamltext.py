@@ -11,9 +11,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from migrator.locate.refs.lenient import load_rt
 from migrator.locate.refs.yamlpos import hide_actions
 from migrator.rewrite.command import Edit
 
@@ -65,8 +65,10 @@ class Lines:
 
 
 def load(text: str, templated: bool = False) -> list[Any]:
+    """Round-trip documents, read as leniently as the file's own tool reads it (duplicate keys,
+    a tab after a value): the file was accepted when its references were found."""
     source = hide_actions(text)[0] if templated else text
-    return list(YAML(typ="rt").load_all(source))
+    return load_rt(source)
 
 
 def find_maps(node: Any) -> Iterator[CommentedMap]:

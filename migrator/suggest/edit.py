@@ -10,6 +10,7 @@ from pathlib import Path
 import libcst as cst
 
 from migrator.errors import ConfigError
+from migrator.suggest.convert import function_name, function_source
 from migrator.suggest.heuristics import LINE_LENGTH, MAPPING_MODULE, RULE_FUNCTIONS, Suggestion
 
 # ---------------------------------------------------------------------------------------------
@@ -17,8 +18,9 @@ from migrator.suggest.heuristics import LINE_LENGTH, MAPPING_MODULE, RULE_FUNCTI
 
 
 def apply_suggestions(module_path: Path, suggestions: Iterable[Suggestion]) -> str:
-    """The module's new source with a `rename` per suggestion meant for it (same module name,
-    with a target) that it does not already hold a rule for. Every other byte stays.
+    """The module's new source with a `rename` (or a `convert` and the function it calls, put
+    above `RULES`) per suggestion meant for it (same module name, with a target) that it does
+    not already hold a rule for. Every other byte stays.
 
     When the module does not exist yet, the source of a new one; "" when there is nothing to
     put in it. Writing the file is the caller's job.
@@ -44,15 +46,53 @@ def apply_suggestions(module_path: Path, suggestions: Iterable[Suggestion]) -> s
         if family is not None and s.family != family:
             raise ConfigError(f"{module_path}: FAMILY is {family!r}, the suggestion for "
                               f"{s.source} is for {s.family!r}")
-    todo = [s for s in mine if s.source not in facts.sources]
+    todo = [s for s in mine if not _held(s, facts)]
     if not todo:
         return text
-    callee = facts.callee
-    if callee is None:
-        module = module.visit(_ImportRename())
-        callee = "rename"
-    edited = module.visit(_AppendRules(todo, callee))
+    callees = dict(facts.callees)
+    for needed in sorted({s.rule for s in todo}):
+        if needed not in callees:
+            module = module.visit(_ImportName(needed))
+            callees[needed] = needed
+    functions = _functions(todo, facts.names)
+    if functions:
+        module = module.visit(_InsertFunctions([source for _, source in functions.values()]))
+    codes = [(s, rule_code(s, callees[s.rule], functions.get(id(s), ("", ""))[0]))
+             for s in todo]
+    edited = module.visit(_AppendRules(codes))
     return edited.code
+
+
+def _held(s: Suggestion, facts: _ModuleFacts) -> bool:
+    """The module has a rule for it already: a rule on its source, or, for a `convert`, one
+    calling the function this suggestion would write (several reshape one source)."""
+    if s.conversion is None:
+        return s.source in facts.sources
+    return (s.source, function_name(s.source, s.within, set())) in facts.converts
+
+
+def _functions(suggestions: Sequence[Suggestion], taken: set[str]
+               ) -> dict[int, tuple[str, str]]:
+    """id(suggestion) -> (name, source) of the function each `convert` suggestion calls."""
+    names = set(taken)
+    out: dict[int, tuple[str, str]] = {}
+    for s in suggestions:
+        if s.conversion is None:
+            continue
+        name = function_name(s.source, s.within, names)
+        names.add(name)
+        out[id(s)] = (name, function_source(name, _dotted(s), s.conversion, s.within))
+    return out
+
+
+def _dotted(s: Suggestion) -> str:
+    return ".".join((s.source, *s.within)).replace(".[]", "[]")
+
+
+def functions_for_report(suggestions: Sequence[Suggestion]) -> list[tuple[Suggestion, str, str]]:
+    """(suggestion, function name, function source) of the `convert` suggestions."""
+    found = _functions(suggestions, set())
+    return [(s, *found[id(s)]) for s in suggestions if id(s) in found]
 
 
 def module_sources(directory: Path, suggestions: Sequence[Suggestion]) -> dict[Path, str]:
@@ -68,19 +108,27 @@ def module_sources(directory: Path, suggestions: Sequence[Suggestion]) -> dict[P
 
 def _for_module(name: str, suggestions: Iterable[Suggestion]) -> list[Suggestion]:
     out: list[Suggestion] = []
-    sources: set[str] = set()
+    seen: set[tuple[str, tuple[str, ...]]] = set()
     for s in suggestions:
-        if s.module == name and s.target is not None and s.source not in sources:
-            sources.add(s.source)
+        key = (s.source, s.within if s.conversion is not None else ("rename",))
+        if s.module == name and s.target is not None and key not in seen:
+            seen.add(key)
             out.append(s)
     return out
+
+
+def _imports(suggestions: Sequence[Suggestion]) -> str:
+    return ", ".join(sorted({s.rule for s in suggestions}))
 
 
 def _literal(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def rule_code(s: Suggestion, callee: str) -> str:
+def rule_code(s: Suggestion, callee: str, function: str = "") -> str:
+    """The rule's line: `rename("a", "b")`, or `convert("a", "a", function)`."""
+    if s.conversion is not None:
+        return f"{callee}({_literal(s.source)}, {_literal(s.target or '')}, {function})"
     return f"{callee}({_literal(s.source)}, {_literal(s.target or '')})"
 
 
@@ -100,19 +148,23 @@ def _comment(s: Suggestion, code: str) -> str:
 
 def _new_module(suggestions: Sequence[Suggestion]) -> str:
     first = suggestions[0]
-    rules = "".join(f"    {code},  {_comment(s, code)}\n"
-                    for s, code in ((s, rule_code(s, "rename")) for s in suggestions))
+    functions = _functions(suggestions, set())
+    codes = [(s, rule_code(s, s.rule, functions.get(id(s), ("", ""))[0])) for s in suggestions]
+    rules = "".join(f"    {code},  {_comment(s, code)}\n" for s, code in codes)
+    defs = "".join(f"\n\n{source}" for _, source in functions.values())
     return (
         f'"""{first.family} {first.from_range} -> {first.to}: generated by '
         "`migrator mappings suggest`.\n\n"
         "Each rule was proposed from keys the fleet's forks set and the central chart does not\n"
-        "know. Review them and edit freely: the next `suggest` only appends, and keeps the rest.\n"
+        "know, or holds in another shape. Review them and edit freely: the next `suggest` only\n"
+        "appends, and keeps the rest.\n"
         '"""\n\n'
-        "from migrator.mapping import rename\n\n"
+        f"from migrator.mapping import {_imports(suggestions)}\n\n"
         f"FAMILY = {_literal(first.family)}\n"
         f"FROM = {_literal(first.from_range)}\n"
-        f"TO = {_literal(first.to)}\n\n"
-        f"RULES = [\n{rules}]\n"
+        f"TO = {_literal(first.to)}\n"
+        f"{defs}\n"
+        f"{chr(10) if defs else ''}RULES = [\n{rules}]\n"
     )
 
 
@@ -142,17 +194,21 @@ def _rules_list(node: cst.Assign | cst.AnnAssign) -> cst.List | None:
 
 
 class _ModuleFacts(cst.CSTVisitor):
-    """What the module already holds: the sources its rules name, how it reaches `rename`, its
-    literal settings, how many top-level RULES lists."""
+    """What the module already holds: the sources its rules name, how it reaches the rule
+    functions, its literal settings and top-level names, how many top-level RULES lists."""
 
     def __init__(self) -> None:
         self.sources: set[str] = set()
-        self.callee: str | None = None
+        self.converts: set[tuple[str, str]] = set()  # (source, function) of `convert` rules
+        self.callees: dict[str, str] = {}  # "rename" -> how the module calls it
         self.strings: dict[str, str] = {}
+        self.names: set[str] = set()
         self.rules_lists = 0
         self._depth = 0
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if not self._depth:
+            self.names.add(node.name.value)
         self._depth += 1
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
@@ -172,27 +228,34 @@ class _ModuleFacts(cst.CSTVisitor):
             value = first.evaluated_value
             if isinstance(value, str):
                 self.sources.add(value)
+                if len(node.args) > 2 and isinstance(node.args[2].value, cst.Name):
+                    self.converts.add((value, node.args[2].value.value))
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         if node.module is None or _dotted_name(node.module) != MAPPING_MODULE:
             return
         if isinstance(node.names, cst.ImportStar):
-            self.callee = "rename"
+            self.callees.update({name: name for name in RULE_FUNCTIONS})
             return
         for alias in node.names:
-            if _dotted_name(alias.name) == "rename":
-                self.callee = alias.evaluated_alias or "rename"
+            if _dotted_name(alias.name) in RULE_FUNCTIONS:
+                self.callees[_dotted_name(alias.name)] = alias.evaluated_alias or _dotted_name(
+                    alias.name)
 
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
-            if _dotted_name(alias.name) == MAPPING_MODULE and self.callee is None:
-                self.callee = f"{alias.evaluated_alias or MAPPING_MODULE}.rename"
+            if _dotted_name(alias.name) == MAPPING_MODULE:
+                for name in RULE_FUNCTIONS:
+                    self.callees.setdefault(
+                        name, f"{alias.evaluated_alias or MAPPING_MODULE}.{name}")
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if self._depth:
             return
         if _rules_list(node) is not None:
             self.rules_lists += 1
+        self.names.update(t.target.value for t in node.targets
+                          if isinstance(t.target, cst.Name))
         if (len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name)
                 and isinstance(node.value, cst.SimpleString)):
             value = node.value.evaluated_value
@@ -204,9 +267,12 @@ class _ModuleFacts(cst.CSTVisitor):
             self.rules_lists += 1
 
 
-class _ImportRename(cst.CSTTransformer):
-    """Makes `rename` importable: added to a one-line `from migrator.mapping import ...`, else
-    a new import line after the last top-level import (or the docstring)."""
+class _ImportName(cst.CSTTransformer):
+    """Makes a rule function importable: added to a one-line `from migrator.mapping import
+    ...`, else a new import line after the last top-level import (or the docstring)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
         body = list(updated_node.body)
@@ -220,9 +286,9 @@ class _ImportRename(cst.CSTTransformer):
             if (isinstance(small, cst.ImportFrom) and small.module is not None
                     and _dotted_name(small.module) == MAPPING_MODULE
                     and not isinstance(small.names, cst.ImportStar) and small.lpar is None):
-                body[i] = stmt.with_changes(body=[_with_alias(small, "rename")])
+                body[i] = stmt.with_changes(body=[_with_alias(small, self.name)])
                 return updated_node.with_changes(body=body)
-        new = cst.parse_statement(f"from {MAPPING_MODULE} import rename\n")
+        new = cst.parse_statement(f"from {MAPPING_MODULE} import {self.name}\n")
         if last_import < 0 and body and _is_docstring(body[0]):
             last_import = 0
             new = new.with_changes(leading_lines=[cst.EmptyLine()])
@@ -265,14 +331,44 @@ def _isort_key(name: str) -> tuple[int, str]:
     return kind, name.lower()
 
 
+class _InsertFunctions(cst.CSTTransformer):
+    """Puts function definitions right above the top-level `RULES` (and the comment lines
+    above it), two blank lines around each."""
+
+    def __init__(self, sources: Sequence[str]) -> None:
+        self.functions = [cst.parse_statement(source) for source in sources]
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        body = list(updated_node.body)
+        at = next(i for i, stmt in enumerate(body) if _is_rules(stmt))
+        two = [cst.EmptyLine(), cst.EmptyLine()]
+        added = [f.with_changes(leading_lines=two) for f in self.functions]
+        rules = body[at]
+        blank = 0
+        for line in rules.leading_lines:
+            if line.comment is not None:
+                break
+            blank += 1
+        if blank < 2:
+            rules = rules.with_changes(
+                leading_lines=[*[cst.EmptyLine()] * (2 - blank), *rules.leading_lines])
+        body[at:at + 1] = [*added, rules]
+        return updated_node.with_changes(body=body)
+
+
+def _is_rules(stmt: cst.BaseStatement) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and any(
+        isinstance(small, cst.Assign | cst.AnnAssign) and _rules_list(small) is not None
+        for small in stmt.body)
+
+
 class _AppendRules(cst.CSTTransformer):
     """Appends one element per suggestion to the top-level `RULES` list, each on its own line
     with a comment; the existing elements, their comments and the closing bracket's line stay
     byte for byte (a last element without a trailing comma gains one)."""
 
-    def __init__(self, suggestions: Sequence[Suggestion], callee: str) -> None:
-        self.suggestions = suggestions
-        self.callee = callee
+    def __init__(self, codes: Sequence[tuple[Suggestion, str]]) -> None:
+        self.codes = codes
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False
@@ -314,11 +410,10 @@ class _AppendRules(cst.CSTTransformer):
                   ) -> tuple[list[cst.Element], cst.ParenthesizedWhitespace]:
         """New elements, each ending its line with its comment; the last one's line end goes
         before `]`."""
-        codes = [(s, rule_code(s, self.callee)) for s in self.suggestions]
         lines = [(cst.parse_expression(code),
                   cst.TrailingWhitespace(whitespace=cst.SimpleWhitespace("  "),
                                          comment=cst.Comment(_comment(s, code))))
-                 for s, code in codes]
+                 for s, code in self.codes]
         out = []
         for i, (value, end) in enumerate(lines):
             last = i == len(lines) - 1

@@ -12,6 +12,15 @@ from migrator import tree
 from migrator.errors import ConfigError
 from migrator.mapping import Mapping, chain
 from migrator.model import FleetPlan
+from migrator.suggest.shapes import (
+    ShapeKey,
+    ShapeSeen,
+    merge_repos,
+    rule_path,
+    shape_mismatches,
+    shape_why,
+)
+from migrator.values.shapes import Conversion
 from migrator.versions import version_key
 
 EXAMPLES = 3  # repo names a suggestion shows
@@ -62,6 +71,15 @@ class Suggestion:
     examples: tuple[str, ...]  # a few of those repos, sorted
     keys: int  # unmapped keys under `source`
     why: str
+    # A `convert` rule for a value of another shape (source == target): how it is rewrapped,
+    # and the path from `source` to the value rewrapped ("[]", "paths" for each item's paths)
+    conversion: Conversion | None = None
+    within: tuple[str, ...] = ()
+    shape: bool = False  # about a value of another shape, not an unmapped key
+
+    @property
+    def rule(self) -> str:
+        return "convert" if self.conversion is not None or self.shape else "rename"
 
 
 @dataclass(frozen=True)
@@ -113,7 +131,9 @@ def suggest(fleet: FleetPlan, central_defaults: dict[str, Any],
             for d in decisions:
                 if d.reason not in _NOT_WRITTEN:
                     seen.written.setdefault(d.path, set()).add(plan.repo.name)
-    homes = _homes(sorted(by_origin), mappings, fleet.central.target_version)
+    shapes = shape_mismatches(fleet, central_defaults)
+    homes = _homes(sorted(set(by_origin) | set(shapes)), mappings,
+                   fleet.central.target_version)
     by_home: dict[_Home, _Seen] = {}
     for key, seen in by_origin.items():
         merged = by_home.setdefault(homes[key], _Seen({}, {}))
@@ -121,11 +141,32 @@ def suggest(fleet: FleetPlan, central_defaults: dict[str, Any],
             merged.unmapped.setdefault(keys, set()).update(repos)
         for dotted, repos in seen.written.items():
             merged.written.setdefault(dotted, set()).update(repos)
+    shaped: dict[_Home, list[dict[ShapeKey, ShapeSeen]]] = {}
+    for key, found in shapes.items():
+        shaped.setdefault(homes[key], []).append(found)
     central = _CentralIndex(central_defaults)
     out: list[Suggestion] = []
-    for home in sorted(by_home, key=lambda h: (h.family, h.module)):
-        out.extend(_suggest_home(home, by_home[home], central))
+    for home in sorted(set(by_home) | set(shaped), key=lambda h: (h.family, h.module)):
+        if home in by_home:
+            out.extend(_suggest_home(home, by_home[home], central))
+        out.extend(_shape_suggestions(home, merge_repos(shaped.get(home, ()))))
     return out
+
+
+def _shape_suggestions(home: _Home, found: dict[ShapeKey, ShapeSeen]) -> list[Suggestion]:
+    """A `convert` rule per value of another shape where one fits, else "no rule fits"."""
+    out = []
+    for seen in found.values():
+        m = seen.mismatch
+        source, within = rule_path(m)
+        dotted = tree.dotted(source)
+        out.append(Suggestion(
+            family=home.family, from_range=home.from_range, to=home.to, module=home.module,
+            new_module=home.new, source=dotted if m.conversion else m.dotted,
+            target=dotted if m.conversion else None, repos=len(seen.repos),
+            examples=tuple(sorted(seen.repos)[:EXAMPLES]), keys=1, why=shape_why(m),
+            conversion=m.conversion, within=within if m.conversion else (), shape=True))
+    return sorted(out, key=lambda s: (s.target is None, -s.repos, s.source))
 
 
 def _homes(origins: Sequence[tuple[str, str]], mappings: tuple[Mapping, ...],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from migrator.suggest.edit import rule_code
+from migrator.suggest.edit import functions_for_report, rule_code
 from migrator.suggest.heuristics import Suggestion
 
 # ---------------------------------------------------------------------------------------------
@@ -17,10 +17,13 @@ def render_report(suggestions: Sequence[Suggestion], mappings_dir: str = "mappin
         return "# Mapping suggestions\n\nNo unmapped keys in this plan: nothing to suggest.\n"
     mapped = [s for s in suggestions if s.target is not None]
     unknown = [s for s in suggestions if s.target is None]
+    shaped = sum(1 for s in suggestions if s.shape)
+    also = f", {shaped} value{_s(shaped)} of another shape" if shaped else ""
     out = ["# Mapping suggestions", "",
            f"{len(mapped)} rule{_s(len(mapped))} proposed, {len(unknown)} "
            f"key{_s(len(unknown))} without a target "
-           f"({sum(s.keys for s in suggestions)} unmapped keys in all).", ""]
+           f"({sum(s.keys for s in suggestions if not s.shape)} unmapped keys in all{also}).",
+           ""]
     modules: dict[str, list[Suggestion]] = {}
     for s in suggestions:
         modules.setdefault(s.module, []).append(s)
@@ -29,14 +32,19 @@ def render_report(suggestions: Sequence[Suggestion], mappings_dir: str = "mappin
         where = f"`{mappings_dir}/{name}.py`" + (" (new)" if first.new_module else "")
         out += [f"## {first.family} {first.from_range} -> {first.to}: {where}", ""]
         rules = [s for s in group if s.target is not None]
+        functions = {id(s): (name, source) for s, name, source in functions_for_report(rules)}
         if rules:
             out += ["| rule | repos | why |", "| --- | --- | --- |"]
-            out += [f"| `{_cell(rule_code(s, 'rename'))}` | {_repos(s)} | {_cell(s.why)} |"
-                    for s in rules]
+            out += [f"| `{_cell(rule_code(s, s.rule, functions.get(id(s), ('', ''))[0]))}` | "
+                    f"{_repos(s)} | {_cell(s.why)} |" for s in rules]
             out.append("")
+        if functions:
+            out += ["The functions the `convert` rules call (written above `RULES`):", "",
+                    "```python", *(source.rstrip("\n") for _, source in functions.values()),
+                    "```", ""]
         rest = [s for s in group if s.target is None]
         if rest:
-            out += ["No target found (write a rule by hand, or `drop` it):", "",
+            out += ["No target found, or no rule fits (write a rule by hand, or `drop` it):", "",
                     "| key | repos | why |", "| --- | --- | --- |"]
             out += [f"| `{_cell(s.source)}` | {_repos(s)} | {_cell(s.why)} |" for s in rest]
             out.append("")

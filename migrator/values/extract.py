@@ -9,12 +9,16 @@ same           | same              | nobody touched it               | nothing t
 changed        | any               | the team's deliberate choice    | keep (unless = central)
 same           | changed           | inherited default since improved| pin (default) or adopt
 
+Absent is not null: a key the fork does not have takes the central default (see `_absent`); an
+explicit `key: null` in a fork's file is a deletion, and is written.
+
 Everything here is pure: plain dicts in, a ValuesPlan out.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -42,6 +46,8 @@ class ValuesInputs:
     name_key: str = "nameOverride"  # what the central chart offers to keep names
     app_version_key: str = "image.tag"  # what decides the app version in the central chart
     flag_paths: frozenset[str] = field(default_factory=frozenset)  # set by --set in every env
+    # The central chart's templates: which keys they read by name (see `_absent`)
+    central_templates: Mapping[str, str] = field(default_factory=dict)
 
 
 def plan_values(inputs: ValuesInputs) -> ValuesPlan:
@@ -49,8 +55,9 @@ def plan_values(inputs: ValuesInputs) -> ValuesPlan:
     origin = None
     if inputs.origin_defaults is not None:
         origin = translate(inputs.origin_defaults, inputs.rules).values
+    reads = read_by_name(inputs.central_templates)
     base_tr = translate(inputs.fork_defaults, inputs.rules)
-    base, base_decisions = three_way(base_tr.values, origin, central, inputs.policy)
+    base, base_decisions = three_way(base_tr.values, origin, central, inputs.policy, reads)
     renames = {new: old for old, new in base_tr.renamed}
     pins = _identity_and_metadata(inputs, base_tr.values)
     for path, value, _ in pins:
@@ -58,10 +65,12 @@ def plan_values(inputs: ValuesInputs) -> ValuesPlan:
     env_full: dict[str, dict[str, Any]] = {}
     env_decisions: dict[str, list[ValueDecision]] = {}
     for env, user in inputs.env_user.items():
-        effective = tree.coalesce(inputs.fork_defaults, user)
+        # A user's `null` stays (tree.merge, not tree.coalesce): an explicit deletion that the
+        # migrated values repeat, where a key absent from the fork takes the central default.
+        effective = tree.merge(inputs.fork_defaults, user)
         tr = translate(effective, inputs.rules)
         renames.update({new: old for old, new in tr.renamed})
-        full, decisions = three_way(tr.values, origin, central, inputs.policy)
+        full, decisions = three_way(tr.values, origin, central, inputs.policy, reads)
         for path, value, _ in pins:
             if tree.get(full, path) is MISSING:
                 tree.put(full, path, value)
@@ -70,7 +79,7 @@ def plan_values(inputs: ValuesInputs) -> ValuesPlan:
     if env_full and set(env_full) != {"default"}:
         base = _push_down_conflicts(base, list(env_full.values()))
     envs = {env: overlay(full, base, central) for env, full in env_full.items()}
-    written = {tree.dotted(p) for p, _ in tree.leaves(base)}
+    written = _written(base)
     pinned = {d.path for _, _, d in pins}
     decisions = [d for d in _with_source(base_decisions, renames)
                  if (d.reason in _NOT_WRITTEN and d.path not in pinned)
@@ -78,7 +87,7 @@ def plan_values(inputs: ValuesInputs) -> ValuesPlan:
     decisions.extend(d for _, _, d in pins)
     seen = {(d.path, d.reason, _key(d.value)) for d in decisions}
     for env, env_list in env_decisions.items():
-        env_written = {tree.dotted(p) for p, _ in tree.leaves(envs[env])}
+        env_written = _written(envs[env])
         for d in _with_source(env_list, renames):
             if d.path in env_written or (
                     d.reason in _NOT_WRITTEN and d.path not in pinned
@@ -88,6 +97,15 @@ def plan_values(inputs: ValuesInputs) -> ValuesPlan:
         envs.pop("default")
     return ValuesPlan(base=base, envs={e: v for e, v in envs.items() if v},
                       decisions=tuple(decisions))
+
+
+def _written(values: dict[str, Any]) -> set[str]:
+    """The dotted paths a file holds: its leaves and the maps above them (a map decided as a
+    whole, `replicas: {api: 1}` where the central default is a number, is written)."""
+    out: set[str] = set()
+    for path, _ in tree.leaves(values):
+        out.update(tree.dotted(path[:i]) for i in range(1, len(path) + 1))
+    return out
 
 
 def _key(value: Any) -> str:
@@ -108,19 +126,37 @@ def _with_source(decisions: Sequence[ValueDecision], renames: Mapping[str, str]
     return out
 
 
+def read_by_name(templates: Mapping[str, str]) -> frozenset[str] | None:
+    """Every key name a chart's templates read as a field (`.Values.service.type`, `.type`
+    after `with`), or None when the templates are not known."""
+    if not templates:
+        return None
+    names: set[str] = set()
+    for text in templates.values():
+        for action in _ACTION.findall(text):
+            names.update(_FIELD.findall(action))
+    return frozenset(names)
+
+
+_ACTION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_FIELD = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
 def three_way(fork: dict[str, Any], origin: dict[str, Any] | None, central: dict[str, Any],
-              policy: Policy = "pin") -> tuple[dict[str, Any], list[ValueDecision]]:
-    """The sparse values to write so the central chart gets the fork's values, and why."""
+              policy: Policy = "pin", central_reads: frozenset[str] | None = None
+              ) -> tuple[dict[str, Any], list[ValueDecision]]:
+    """The sparse values to write so the central chart gets the fork's values, and why.
+    `central_reads`: the key names the central templates read by name (`read_by_name`)."""
     out: dict[str, Any] = {}
     decisions: list[ValueDecision] = []
     _walk(fork, origin if origin is not None else MISSING, central, (), False,
-          origin is not None, policy, out, decisions)
+          origin is not None, policy, out, decisions, central_reads)
     return out, decisions
 
 
 def _walk(fork: dict[str, Any], origin: Any, central: Any, path: tree.Path, free: bool,
           has_origin: bool, policy: Policy, out: dict[str, Any],
-          decisions: list[ValueDecision]) -> None:
+          decisions: list[ValueDecision], reads: frozenset[str] | None = None) -> None:
     for key, fv in fork.items():
         p = (*path, str(key))
         cv = central.get(key, MISSING) if isinstance(central, dict) else MISSING
@@ -128,11 +164,13 @@ def _walk(fork: dict[str, Any], origin: Any, central: Any, path: tree.Path, free
         dotted = tree.dotted(p)
         if isinstance(fv, dict) and fv and (isinstance(cv, dict) or cv is MISSING):
             child_free = free or (isinstance(cv, dict) and not cv)
-            _walk(fv, ov, cv, p, child_free, has_origin, policy, out, decisions)
+            _walk(fv, ov, cv, p, child_free, has_origin, policy, out, decisions, reads)
             continue
         if isinstance(fv, dict) and not fv and isinstance(cv, dict):
             _empty_map(fv, ov, cv, p, has_origin, policy, out, decisions)
             continue
+        if fv is None and cv is MISSING:
+            continue  # deletes nothing the central chart has
         if cv is not MISSING and tree.same(fv, cv):
             decisions.append(ValueDecision(dotted, "equal-default", fv, central_value=cv))
         elif cv is MISSING and not free:
@@ -150,17 +188,41 @@ def _walk(fork: dict[str, Any], origin: Any, central: Any, path: tree.Path, free
                 dotted, "deliberate", fv,
                 origin_value=None if ov is MISSING else ov,
                 central_value=None if cv is MISSING else cv))
-    if not isinstance(central, dict) or not isinstance(origin, dict):
+    _absent(fork, origin, central, path, out, decisions, reads)
+
+
+def _absent(fork: dict[str, Any], origin: Any, central: Any, path: tree.Path,
+            out: dict[str, Any], decisions: list[ValueDecision],
+            reads: frozenset[str] | None) -> None:
+    """Keys the central chart has and the fork does not: absent is not null.
+
+    A key absent from the fork (a trimmed file, an older scaffold) takes the central default,
+    whatever the origin had; only an explicit `key: null` deletes one. Nulling a map is what
+    broke central templates (`nil pointer evaluating interface {}.create`): a map never is, nor
+    a key the central templates read by name (`contains "NodePort" .Values.service.type` fails
+    on a null).
+    One case keeps the fork's meaning only as a deletion: a value its origin had, missing from
+    a map the fork sets and the central templates pass along whole (`toYaml` of a
+    `livenessProbe` without `initialDelaySeconds`). That map is the fork's whole definition,
+    which Helm would now merge with the central map; the key the team's map lacks is deleted,
+    where the central default would add something (a non-empty value).
+    """
+    if (not path or reads is None or not isinstance(central, dict)
+            or not isinstance(origin, dict)):
         return
     for key, cv in central.items():
-        if key in fork or key not in origin:
-            continue  # new in the central chart since the origin: its default applies
+        ov = origin.get(key, MISSING)
+        if key in fork or ov is MISSING or isinstance(cv, dict) or isinstance(ov, dict):
+            continue
+        if cv in (None, "", [], False, 0) or key in reads:
+            continue  # the default adds nothing a deletion would take away, or a template
+            # reads it by name and may not take a null
         p = (*path, str(key))
-        # The origin had this key and the fork removed it: a deliberate deletion.
         tree.put(out, p, None)
-        decisions.append(ValueDecision(tree.dotted(p), "deliberate", None,
-                                       origin_value=origin[key], central_value=cv,
-                                       note="removed by the team"))
+        decisions.append(ValueDecision(
+            tree.dotted(p), "deliberate", None, origin_value=ov, central_value=cv,
+            note=f"not in the fork's `{tree.dotted(path)}` (its origin had it): deleted so that "
+                 "the map stays the team's"))
 
 
 def _empty_map(fv: dict[str, Any], ov: Any, cv: dict[str, Any], p: tree.Path, has_origin: bool,

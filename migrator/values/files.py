@@ -4,17 +4,23 @@ The fork's values.yaml is the starting point: keys the plan does not keep are re
 move (with their comments), values the plan changes are set in place, and what the plan adds
 (identity, pinned metadata, repairs) is inserted with a short comment saying why. Comment lines
 written above a key stay above it, even when the key before it is removed.
+
+Files are read as Helm reads them: a key written twice keeps its last value (the earlier one is
+left out, with the comment lines above it), and the file keeps its line endings.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import CommentMark
+from ruamel.yaml.composer import Composer
+from ruamel.yaml.error import CommentMark, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.tokens import CommentToken
 
 from migrator import tree
@@ -31,10 +37,170 @@ _WHY = {
 
 def _yaml() -> YAML:
     y = YAML()
+    y.Composer = _LastKeyWins
     y.preserve_quotes = True
     y.width = 4096
     y.indent(mapping=2, sequence=4, offset=2)
     return y
+
+
+# --- read as Helm reads ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A key written more than once in one map: Helm keeps the last value."""
+
+    path: str  # dotted path of the key
+    line: int  # 1-based line of the occurrence Helm uses (the last)
+    earlier: tuple[int, ...]  # lines of the occurrences Helm ignores
+
+
+@dataclass(frozen=True)
+class KeyLines:
+    """Where each key of a values file is written, as Helm reads it."""
+
+    lines: dict[str, int]  # dotted path ("[]" for list items) -> 1-based line Helm uses
+    duplicates: tuple[Duplicate, ...]  # keys written twice in one map, in file order
+
+
+def key_lines(text: str) -> KeyLines:
+    """The lines of a values file's keys; empty when the file does not parse (whoever reads
+    its values reports that)."""
+    try:
+        root = YAML().compose(text)
+    except YAMLError:
+        return KeyLines({}, ())
+    found: list[Duplicate] = []
+    where: dict[str, int] = {}
+    for path, node in _mapping_nodes(root, (), set()):
+        lines: dict[str, list[int]] = {}
+        for key, _ in node.value:
+            if _plain_key(key) is not None:
+                lines.setdefault(key.value, []).append(key.start_mark.line + 1)
+        for key, at in lines.items():
+            where.setdefault(tree.dotted((*path, key)), at[-1])
+            if len(at) > 1:
+                found.append(Duplicate(tree.dotted((*path, key)), at[-1], tuple(at[:-1])))
+    return KeyLines(where, tuple(sorted(found, key=lambda d: d.line)))
+
+
+def round_trip_problem(text: str) -> str | None:
+    """Why the file cannot be edited round trip (it is then written anew), or None."""
+    try:
+        _yaml().load(text)
+    except YAMLError as exc:
+        return str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
+    return None
+
+
+def _mapping_nodes(node: Node | None, path: tree.Path, seen: set[int]
+                   ) -> Iterator[tuple[tree.Path, MappingNode]]:
+    if node is None or id(node) in seen:
+        return  # an alias repeats a node already walked
+    seen.add(id(node))
+    if isinstance(node, MappingNode):
+        yield path, node
+        used = _used(node)
+        for i, (key, value) in enumerate(node.value):
+            name = _plain_key(key)
+            if name is not None and i in used:  # Helm ignores the earlier ones
+                yield from _mapping_nodes(value, (*path, name), seen)
+    elif isinstance(node, SequenceNode):
+        for item in node.value:
+            yield from _mapping_nodes(item, (*path, "[]"), seen)
+
+
+def _used(node: MappingNode) -> set[int]:
+    """The entries Helm reads: every one but the earlier ones of a key written twice."""
+    last: dict[str | None, int] = {}
+    for i, (key, _) in enumerate(node.value):
+        name = _plain_key(key)
+        last[name if name is not None else f"\0{i}"] = i
+    return set(last.values())
+
+
+def _plain_key(key: Node) -> str | None:
+    """The key's text, for a scalar key that is not a merge key (`<<` merges, both are used)."""
+    if not isinstance(key, ScalarNode) or str(key.tag) == "tag:yaml.org,2002:merge":
+        return None
+    return str(key.value)
+
+
+class _LastKeyWins(Composer):
+    """Composes maps as Helm reads them: of a key written twice, only the last stays. The
+    comment lines above the earlier one go with it; those below it move up to the key before."""
+
+    def compose_mapping_node(self, anchor: Any) -> Any:
+        node = super().compose_mapping_node(anchor)
+        used = _used(node)
+        for i in reversed(range(len(node.value))):
+            if i in used:
+                continue
+            if i:
+                _hand_over_comments(node.value[i - 1][1], node.value[i][1])
+            else:
+                _hand_over_first(node, node.value[i][1])
+            del node.value[i]
+        return node
+
+
+def _last_scalar(node: Node) -> Node:
+    """Where ruamel keeps the comment lines after a value: on its last scalar."""
+    if isinstance(node, MappingNode | SequenceNode) and node.value and not node.flow_style:
+        last = node.value[-1]
+        return _last_scalar(last[1] if isinstance(node, MappingNode) else last)
+    return node
+
+
+def _hand_over_comments(previous: Node, dropped: Node) -> None:
+    """The lines after a dropped value stand above the next key: the previous value takes
+    them, in place of the lines it had after it (those stood above the dropped key)."""
+    before, after = _last_scalar(previous), _last_scalar(dropped)
+    below = _following_lines(after)
+    token = before.comment[0] if before.comment else None
+    eol = _split(token.value)[0] if isinstance(token, CommentToken) else None
+    text = (f"{eol}\n" if eol is not None else "\n") + below
+    if token is not None:
+        token.value = text
+    elif below:
+        before.comment = [CommentToken(text, CommentMark(0), None), None]
+
+
+def _hand_over_first(node: MappingNode, dropped: Node) -> None:
+    """The same for a map's first key: the lines above it (the end of a file's opening
+    comment, after its last blank line) give way to the lines below it."""
+    below = _following_lines(_last_scalar(dropped))
+    above = node.comment[1] if node.comment and len(node.comment) > 1 else None
+    text = "".join(" " * (t.column or 0) + t.value for t in above or ())
+    head, blank, _ = text.rstrip("\n").rpartition("\n\n")
+    kept = f"{head}{blank}" if blank else ""
+    lines = (kept + (below if kept else below.lstrip("\n"))).splitlines()
+    if not any(line.strip() for line in lines):
+        if node.comment:
+            node.comment[1] = None
+        return
+    first = lines[0]
+    column = len(first) - len(first.lstrip())
+    token = CommentToken("\n".join([first.lstrip(), *lines[1:]]) + "\n", CommentMark(column),
+                         None)
+    if node.comment:
+        node.comment[1] = [token]
+    else:
+        node.comment = [None, [token]]
+
+
+def _following_lines(node: Node) -> str:
+    token = node.comment[0] if node.comment else None
+    return _split(token.value)[1] if isinstance(token, CommentToken) else ""
+
+
+def line_ending(text: str | None) -> str:
+    """The file's line ending: CRLF when its first line ends so."""
+    if not text:
+        return "\n"
+    first = text.find("\n")
+    return "\r\n" if first > 0 and text[first - 1] == "\r" else "\n"
 
 
 def render_values(
@@ -44,9 +210,23 @@ def render_values(
     decisions: Sequence[ValueDecision] = (),
     header: str | None = None,
 ) -> str:
-    """The YAML text of a values file holding exactly `wanted`, shaped after `source_text`."""
+    """The YAML text of a values file holding exactly `wanted`, shaped after `source_text`
+    (with its line endings); written anew when the round trip reader refuses the source."""
+    newline = line_ending(source_text)
+    if source_text is not None:
+        source_text = source_text.replace("\r\n", "\n")  # ruamel keeps a CR in comments
+    return _rendered(wanted, source_text, rules, decisions, header).replace("\n", newline)
+
+
+def _rendered(wanted: Mapping[str, Any], source_text: str | None, rules: Sequence[Rule],
+              decisions: Sequence[ValueDecision], header: str | None) -> str:
     y = _yaml()
-    doc: Any = y.load(source_text) if source_text and source_text.strip() else None
+    doc: Any = None
+    if source_text and source_text.strip():
+        try:
+            doc = y.load(source_text)
+        except YAMLError:
+            doc = None  # Helm reads it, this reader does not (a second `<<`): written anew
     if not isinstance(doc, CommentedMap):
         doc = CommentedMap()
     if len(doc) and list(doc)[0] not in _kept_sources(wanted, rules):

@@ -1,9 +1,11 @@
 """The verdict of one chart, from everything verify and rewrite found, decided once.
 
 The worst thing found decides: a render failure or a destructive difference blocks; a functional
-difference from an edited template blocks (the central chart cannot express it); other functional
-differences need a review, as does a deploy reference left for a person; otherwise the rendered
-manifests are identical, apart from what only describes.
+difference from an edited template blocks (the central chart cannot express it); so does a chart
+dependency an environment enables (the central chart does not carry it), then a file that still
+uses what the change set would remove (the chart stays: nothing used is deleted); other
+functional differences need a review, as does a deploy reference left for a person; otherwise the
+rendered manifests are identical, apart from what only describes.
 """
 
 from __future__ import annotations
@@ -22,8 +24,13 @@ class Decision:
 
 def decide(origin: Lineage | None, envs: Sequence[EnvResult],
            left: Sequence[tuple[HelmInvocation, str]] = (),
-           deploy_failure: Outcome | None = None) -> Decision:
-    """`left`: deploy references the rewrite left for a person, with why."""
+           deploy_failure: Outcome | None = None,
+           *,
+           dependency: Outcome | None = None,
+           still_used: Outcome | None = None) -> Decision:
+    """`left`: deploy references the rewrite left for a person, with why. `dependency`: a chart
+    dependency enabled in an environment, which the central chart does not carry.
+    `still_used`: files that still use what the change set would remove (the chart stays)."""
     failed = [e.failure for e in envs if e.failure is not None]
     if failed:
         return Decision(failed[0])
@@ -44,6 +51,10 @@ def decide(origin: Lineage | None, envs: Sequence[EnvResult],
         _, d = functional[0]
         return Decision(Outcome(Kind.CUSTOMIZED, files=tuple(sorted(customized)),
                                 resource=str(d.resource), paths=d.paths), findings)
+    if dependency is not None:
+        return Decision(dependency, findings)
+    if still_used is not None:
+        return Decision(still_used, findings)
     if functional:
         env, d = functional[0]
         return Decision(Outcome(Kind.FUNCTIONAL, resource=str(d.resource), paths=d.paths,

@@ -8,6 +8,7 @@ on. Loaded charts are immutable and safe to share between threads.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -32,6 +33,12 @@ class LoadedChart:
     app_version: str | None
     values: dict[str, Any]  # the chart's defaults
     templates: dict[str, str]  # "templates/deployment.yaml" -> source
+    # Chart.yaml `dependencies:` (or a Helm 2 requirements.yaml), as declared
+    dependencies: tuple[dict[str, Any], ...] = ()
+    subcharts: tuple[dict[str, Any], ...] = ()  # the metadata of those vendored under charts/
+    # The chart as an archive, when it has subcharts: Helm drops a subchart its condition turns
+    # off from the loaded chart itself, so each render starts from a fresh copy of this.
+    archive: bytes | None = None
 
 
 def load(path: Path) -> LoadedChart:
@@ -58,6 +65,11 @@ def write_chart_repository(repo_dir: Path, charts: Iterable[Path]) -> None:
         raise RenderError(f"{repo_dir}: Helm cannot index the chart repository: {exc}") from exc
 
 
+class ChartLoadError(RepoError):
+    """Helm refuses to load an embedded chart (no version, a templated version, values.yaml
+    that is not a map...): a reason on that chart, not a fault of the tool or the repository."""
+
+
 def load_fork(repo: Path, chart_dir: str) -> LoadedChart:
     """Load an embedded chart from an app repo, through a checked copy."""
     src = repo / chart_dir
@@ -67,9 +79,23 @@ def load_fork(repo: Path, chart_dir: str) -> LoadedChart:
         try:
             chart = helm.Chart.load(dst)
         except helm.HelmError as exc:
-            raise RepoError(f"{chart_dir}: Helm cannot load the chart: {exc}") from exc
+            raise _load_error(chart_dir, exc) from exc
         # The loaded chart lives in memory; the sandbox can go.
         return _loaded(chart)
+
+
+def _load_error(chart_dir: str, exc: helm.HelmError) -> RepoError:
+    """The chart's reason, on the file Helm refused: a values.yaml that is not YAML cannot be
+    read at all (its line, like any malformed file); one that is not a map, Helm refuses."""
+    text = _one_line(str(exc))
+    if not text.startswith("cannot load values.yaml"):
+        return ChartLoadError(text, file=f"{chart_dir}/Chart.yaml")
+    rel = f"{chart_dir}/values.yaml"
+    syntax = re.search(r"yaml: line (\d+): (.+)$", text)
+    if syntax:
+        return RepoError(f"malformed YAML ({syntax.group(2)})", file=rel,
+                         line=int(syntax.group(1)))
+    return ChartLoadError(f"values.yaml is not a map of keys ({text})", file=rel)
 
 
 def _loaded(chart: helm.Chart) -> LoadedChart:
@@ -80,9 +106,18 @@ def _loaded(chart: helm.Chart) -> LoadedChart:
         name=str(meta.get("name", "")),
         version=str(meta.get("version", "")),
         app_version=None if app_version is None else str(app_version),
-        values=chart.values,
+        # Helm gives None for a chart without a values.yaml: its defaults are empty.
+        values=chart.values if chart.values is not None else {},
         templates={t["name"]: t["data"] for t in chart.templates},
+        dependencies=tuple(d for d in meta.get("dependencies") or () if isinstance(d, dict)),
+        subcharts=tuple(chart.dependencies),
+        archive=_archive(chart) if chart.dependencies else None,
     )
+
+
+def _archive(chart: helm.Chart) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="migrator-archive-") as tmp:
+        return Path(chart.save(tmp)).read_bytes()
 
 
 def _checked_copy(repo: Path, src: Path, dst: Path, chart_dir: str) -> None:
@@ -151,12 +186,15 @@ def render(
     "orders/templates/x.yaml:12" becomes "deploy/orders/templates/x.yaml:12".
     """
     try:
-        return loaded.chart.render(
-            values=dict(values),
-            name=release,
-            namespace=namespace or "default",
-            is_install=True,
-        )
+        if loaded.archive is None:
+            return loaded.chart.render(values=dict(values), name=release,
+                                       namespace=namespace or "default", is_install=True)
+        fresh = helm.Chart.load_archive(loaded.archive)
+        try:
+            return fresh.render(values=dict(values), name=release,
+                                namespace=namespace or "default", is_install=True)
+        finally:
+            fresh.close()
     except helm.HelmError as exc:
         detail = _one_line(getattr(exc, "detail", None) or str(exc))
         if origin != loaded.name:

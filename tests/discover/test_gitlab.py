@@ -112,6 +112,35 @@ def test_a_bad_token_is_reported_without_the_token(
     assert "401" in str(err.value) and "glpat-notAValid" not in str(err.value)
 
 
+def test_a_listed_project_that_cannot_be_read_is_kept_unavailable_with_its_cause(
+        sim: GitLabSim) -> None:
+    repos = {r.name: r for r in list_repos(GitLabFleetSettings(
+        GitLabSettings(sim.url), projects=("platform/apps/orders", "nope/missing")))}
+    assert repos["platform/apps/orders"].unavailable is None
+    missing = repos["nope/missing"]
+    assert missing.url == "" and missing.project_id is None
+    assert "nope/missing: reading the project failed: not found (404)" in str(missing.unavailable)
+
+
+def test_a_refused_token_on_a_listed_project_still_stops_discovery(
+        sim: GitLabSim, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITLAB_TOKEN", "glpat-notAValidTokenAtAll")
+    with pytest.raises(ForgeError, match="401"):
+        discover(sim, projects=("platform/apps/orders",))
+
+
+def test_a_project_cloned_from_another_host_is_unavailable_unless_that_host_is_allowed(
+        sim: GitLabSim, tmp_path: Path) -> None:
+    sim.add_project("platform/apps/mirrored", source_repo=make_repo(tmp_path / "m", {"a": "1"}),
+                    http_url_to_repo="https://mirror.example.com:8443/apps/mirrored.git")
+    settings = GitLabFleetSettings(GitLabSettings(sim.url), group="platform/apps")
+    refused = {r.name: r for r in list_repos(settings)}["platform/apps/mirrored"]
+    assert "outside the GitLab instance" in str(refused.unavailable)
+    allowed = GitLabFleetSettings(GitLabSettings(
+        sim.url, allowed_clone_hosts=("mirror.example.com",)), group="platform/apps")
+    assert {r.name: r for r in list_repos(allowed)}["platform/apps/mirrored"].unavailable is None
+
+
 def test_no_group_and_no_projects_is_a_config_error(sim: GitLabSim) -> None:
     with pytest.raises(ConfigError):
         discover(sim)

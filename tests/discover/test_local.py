@@ -50,6 +50,19 @@ def test_a_url_with_credentials_is_refused_without_echoing_them(tmp_path: Path) 
     assert "hunter2" not in str(err.value)
 
 
+def test_a_line_git_would_take_for_an_option_or_a_command_is_kept_unavailable_by_its_place(
+        tmp_path: Path) -> None:
+    make_repo(tmp_path / "repos" / "orders", {"a": "1"})
+    listing = tmp_path / "fleet.txt"
+    listing.write_text("repos/orders\n--upload-pack=touch /tmp/x;://x\next::sh -c id\n")
+    repos = {r.name: r for r in list_repos(LocalFleetSettings(listing))}
+    assert repos["repos/orders"].unavailable is None
+    assert "fleet.txt:2: the clone URL" in str(repos["fleet.txt:2"].unavailable)
+    assert "starts with '-'" in str(repos["fleet.txt:2"].unavailable)
+    assert "remote helper" in str(repos["fleet.txt:3"].unavailable)
+    assert repos["fleet.txt:3"].slug == "fleet.txt-3"
+
+
 def test_a_listed_path_that_is_not_a_repo_is_named_in_the_error(tmp_path: Path) -> None:
     (tmp_path / "plain").mkdir()
     listing = tmp_path / "fleet.txt"

@@ -34,7 +34,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
         repo = RepoRef(name=PATH, slug="platform__orders", url=f"{sim.url}/{PATH}.git",
                        default_branch="main", project_id=project.id)
         clone = tmp_path / "clone"
-        git.clone_or_update(repo.url, clone, "main", env=git_env())
+        git.clone_or_update(repo.url, clone, "main", env=git_env(origin=sim.url))
         forge = GitLabForge(GitLabSettings(sim.url, retry=RetryPolicy(backoff=0.01)))
         sim.reset_log()
         yield sim, forge, repo, clone
@@ -143,3 +143,14 @@ def test_the_client_slows_down_before_gitlab_has_to_say_429(env: Env) -> None:
         forge.find_mr(repo, "feature")
     assert limiter.throttled == 0
     assert not [e for e in sim.exchanges if e.status == 429]
+
+
+def test_git_is_not_run_against_a_clone_whose_origin_left_the_gitlab_instance(env: Env) -> None:
+    sim, forge, repo, clone = env
+    git.run(["remote", "set-url", "--", "origin", "http://127.0.0.1:9/platform/orders.git"],
+            cwd=clone)
+    with pytest.raises(ForgeError, match=r"platform/orders: reading the branch refused: .*"
+                                         r"outside the GitLab instance"):
+        forge.branch_head(repo, clone, "main")
+    with pytest.raises(ForgeError, match="pushing the branch refused"):
+        forge.push(repo, clone, git.head(clone), "migrator/x", None)

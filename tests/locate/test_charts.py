@@ -9,7 +9,8 @@ import pytest
 
 from migrator.errors import RepoError
 from migrator.locate.charts import env_of_file, locate
-from migrator.locate.refs import find_references
+from migrator.locate.refs import find_references, scan_references
+from migrator.model import Kind, NoticeKind
 from migrator.verify import render
 
 CHART = "apiVersion: v2\nname: {name}\nversion: 0.1.0\nappVersion: '1.0'\n"
@@ -82,10 +83,15 @@ def test_a_wrapper_chart_of_the_central_chart_is_already_migrated(tmp_path: Path
     assert found.charts == () and found.wrappers == ("deploy/chart/Chart.yaml",)
 
 
-def test_malformed_chart_yaml_names_file_and_line(tmp_path: Path) -> None:
-    repo = _write(tmp_path, {"chart/Chart.yaml": "apiVersion: v2\nname: [x\n"})
-    with pytest.raises(RepoError, match=r"chart/Chart.yaml:\d+"):
-        locate(repo, (), "app-template")
+def test_a_malformed_chart_yaml_is_that_charts_reason_and_names_file_and_line(
+        tmp_path: Path) -> None:
+    repo = _write(tmp_path, {"chart/Chart.yaml": "apiVersion: v2\nname: [x\n",
+                             "good/Chart.yaml": CHART.format(name="good")})
+    bad, good = locate(repo, (), "app-template").charts
+    assert bad.problem is not None and bad.problem.kind is Kind.CHART_INVALID
+    assert (bad.problem.file, bad.problem.line) == ("chart/Chart.yaml", 3)
+    assert "malformed YAML" in bad.problem.detail
+    assert good.problem is None
 
 
 def test_a_symlink_leaving_the_repo_is_refused(tmp_path: Path) -> None:
@@ -114,28 +120,34 @@ def test_a_binary_template_is_refused(tmp_path: Path) -> None:
         render.load_fork(repo, "chart")
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (b"deploy:\n  script: [\n", ".gitlab-ci.yml:3: malformed YAML"),
-    (b"\xcb\x00\xff" * 100, ".gitlab-ci.yml: not a UTF-8 text file (binary?)"),
+@pytest.mark.parametrize(("content", "where", "message"), [
+    (b"deploy:\n  script: [\n", ".gitlab-ci.yml:3", "malformed YAML"),
+    (b"\xcb\x00\xff" * 100, ".gitlab-ci.yml", "not a UTF-8 text file (binary?)"),
 ])
-def test_malformed_or_binary_ci_files_are_errors_that_name_the_file(
-        tmp_path: Path, content: bytes, message: str) -> None:
+def test_malformed_or_binary_ci_files_are_unreadable_notices_that_name_the_file(
+        tmp_path: Path, content: bytes, where: str, message: str) -> None:
     (tmp_path / ".gitlab-ci.yml").write_bytes(content)
-    with pytest.raises(RepoError) as failure:
-        find_references(tmp_path)
-    assert str(failure.value).startswith(message)
+    (tmp_path / "Makefile").write_text("deploy:\n\thelm upgrade --install x ./chart\n")
+    scan = scan_references(tmp_path)
+    (notice,) = scan.notices
+    assert (notice.kind, notice.where) == (NoticeKind.UNREADABLE, where)
+    assert notice.detail.startswith(message)
+    assert [r.file for r in scan.found] == ["Makefile"]  # the other files are still read
 
 
-def test_deploy_files_that_leave_the_repository_are_refused(tmp_path: Path) -> None:
+def test_deploy_files_that_leave_the_repository_are_unreadable(tmp_path: Path) -> None:
     outside = tmp_path / "outside.yml"
     outside.write_text("deploy:\n  script: [helm upgrade x ./chart]\n")
     linked = tmp_path / "linked"
     linked.mkdir()
     (linked / ".gitlab-ci.yml").symlink_to(outside)
-    with pytest.raises(RepoError, match=r"^\.gitlab-ci\.yml: symlink points outside"):
-        find_references(linked)
+    (notice,) = scan_references(linked).notices
+    assert (notice.kind, notice.where) == (NoticeKind.UNREADABLE, ".gitlab-ci.yml")
+    assert notice.detail.startswith("symlink points outside the repository")
     climbing = tmp_path / "climbing"
     climbing.mkdir()
     (climbing / ".gitlab-ci.yml").write_text("include: '../outside.yml'\n")
-    with pytest.raises(RepoError, match=r"outside\.yml: path leads outside the repository"):
-        find_references(climbing)
+    (notice,) = scan_references(climbing).notices
+    assert notice.where == "../outside.yml"
+    assert notice.detail.startswith("path leads outside the repository")
+    assert find_references(climbing) == ()

@@ -2,11 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from migrator.errors import RepoError
-from migrator.locate.refs import find_references
-from migrator.model import SetFlag
+from migrator.locate.refs import find_references, scan_references
+from migrator.model import NoticeKind, SetFlag
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -131,7 +128,9 @@ def test_default_before_script_is_inherited_unless_the_job_opts_out(tmp_path: Pa
     assert [r.context for r in find_references(tmp_path)] == ["a"]
 
 
-def test_a_reference_to_a_missing_job_names_the_file_and_line(tmp_path: Path) -> None:
+def test_a_reference_to_a_missing_job_is_an_unreadable_notice_at_its_file_and_line(
+        tmp_path: Path) -> None:
     write(tmp_path, {".gitlab-ci.yml": "a:\n  script:\n    - !reference [.nope, script]\n"})
-    with pytest.raises(RepoError, match=r".gitlab-ci.yml:3"):
-        find_references(tmp_path)
+    (notice,) = scan_references(tmp_path).notices
+    assert (notice.kind, notice.where) == (NoticeKind.UNREADABLE, ".gitlab-ci.yml:3")
+    assert "points at nothing" in notice.detail

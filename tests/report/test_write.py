@@ -53,3 +53,41 @@ def test_a_slug_that_would_escape_the_report_folder_is_refused(tmp_path: Path) -
     with pytest.raises(RepoError, match="evil"):
         write_reports(dataclasses.replace(fleet(), repos=(bad,)), tmp_path / "out")
     assert not (tmp_path / "evil").exists()
+
+
+SECRET_PATCH = f"""diff --git a/deploy/values.yaml b/deploy/values.yaml
+new file mode 100644
+--- /dev/null
++++ b/deploy/values.yaml
+@@ -0,0 +1,3 @@
++database:
++  host: db
++  password: {PASSWORD}
+"""
+
+
+def test_a_patch_that_carries_a_secret_is_published_redacted_and_the_report_says_why(
+        tmp_path: Path) -> None:
+    plan = dataclasses.replace(fleet(), repos=(
+        dataclasses.replace(fleet().repos[0], patch=SECRET_PATCH),))
+    write_reports(plan, tmp_path)
+    folder = tmp_path / "repos/shop-orders"
+    patch = (folder / "changes.patch").read_text()
+    assert PASSWORD not in patch and "+  password: <redacted>" in patch
+    assert patch.startswith("# migrator: secret values or binary contents on 1 line ")
+    report = (folder / "report.md").read_text()
+    assert "### Secret values in the change" in report
+    assert "`patches/shop-orders.patch` in the work dir" in report
+    data = json.loads((folder / "report.json").read_text())
+    assert data["patch"] == "changes.patch"
+    assert data["patch_secrets"] == {"redacted_lines": 1, "full_patch": "patches/shop-orders.patch",
+                                     "where": "work dir"}
+
+
+def test_a_patch_without_secrets_is_published_as_it_is_and_the_report_says_nothing_more(
+        tmp_path: Path) -> None:
+    write_reports(fleet(), tmp_path)
+    folder = tmp_path / "repos/shop-orders"
+    assert (folder / "changes.patch").read_text() == fleet().repos[0].patch
+    assert "Secret values in the change" not in (folder / "report.md").read_text()
+    assert json.loads((folder / "report.json").read_text())["patch_secrets"] is None

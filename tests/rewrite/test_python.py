@@ -30,6 +30,7 @@ def test_inline_argument_lists_stay_inline_and_keep_comments(tmp_path: Path) -> 
 
 
 def test_a_chart_named_by_a_constant_in_an_f_string_is_replaced_in_place(tmp_path: Path) -> None:
+    """The constant only served the command: it goes with the chart it named."""
     make_repo(
         tmp_path,
         {
@@ -42,7 +43,7 @@ def test_a_chart_named_by_a_constant_in_an_f_string_is_replaced_in_place(tmp_pat
     )
     result = rewrite(tmp_path, envs=("production",))
     assert result.writes["tasks.py"].decode() == (
-        'CHART = "chart"\n\n'
+        "\n"
         "def prod(c):\n"
         '    c.run(f"helm upgrade app oci://registry.example.com/charts/app-template --version'
         ' 2.3.0 -f deploy/values.yaml -f deploy/values-production.yaml")\n'

@@ -600,6 +600,38 @@ def test_dropped_answer_after_processing_keeps_the_side_effect(sim: GitLabSim) -
     assert len(sim.merge_requests("platform/apps/orders")) == 1
 
 
+def test_bad_answers_are_given_in_place_of_the_request_and_then_stop(sim: GitLabSim) -> None:
+    url = f"{sim.api_url}/projects/platform%2Fapps%2Forders"
+    headers = {"PRIVATE-TOKEN": RW}
+    sim.faults.html_page(route="/projects/:id")
+    page = requests.get(url, headers=headers, timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert page.text.lstrip().startswith("<!DOCTYPE html>")
+    sim.faults.malformed_json(route="/projects/:id", after=1)
+    assert requests.get(url, headers=headers, timeout=10).json()["path"] == "orders"
+    with pytest.raises(requests.JSONDecodeError):
+        requests.get(url, headers=headers, timeout=10).json()
+    assert requests.get(url, headers=headers, timeout=10).json()["path"] == "orders"
+
+
+def test_a_huge_answer_is_valid_json_streamed_without_a_length(sim: GitLabSim) -> None:
+    sim.faults.huge_body(3 * 1024 * 1024, route="/projects")
+    answer = requests.get(f"{sim.api_url}/projects", headers={"PRIVATE-TOKEN": RW}, timeout=30)
+    assert "Content-Length" not in answer.headers
+    assert len(answer.content) >= 3 * 1024 * 1024
+    assert answer.json()[0]["path_with_namespace"] == "huge/answer"
+
+
+def test_a_project_can_announce_a_clone_url_on_another_host(sim: GitLabSim,
+                                                            source_repo: Path) -> None:
+    sim.add_project("platform/apps/moved", source_repo=source_repo,
+                    http_url_to_repo="https://elsewhere.example/moved.git")
+    project = client(sim).projects.get("platform/apps/moved")
+    assert project.http_url_to_repo == "https://elsewhere.example/moved.git"
+    assert client(sim).projects.get("platform/apps/orders").http_url_to_repo == \
+        f"{sim.url}/platform/apps/orders.git"
+
+
 def test_random_faults_are_reproducible_from_the_seed_and_capped() -> None:
     def pattern(seed: int) -> list[bool]:
         faults = RandomFaults(0.5, seed=seed, max_faults=4)

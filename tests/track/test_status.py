@@ -37,7 +37,7 @@ def developer_push(fleet: Fleet, tmp_path: Path, path: str, branch: str, file: s
                    text: str) -> str:
     fleet.sim.add_token("dev-token-98765", user="dana")
     dev = tmp_path / "dev" / path
-    env = {**HUMAN, "DEV_TOKEN": "dev-token-98765", **git_env("DEV_TOKEN")}
+    env = {**HUMAN, "DEV_TOKEN": "dev-token-98765", **git_env("DEV_TOKEN", origin=fleet.sim.url)}
     git.run(["clone", "--quiet", "--branch", branch, f"{fleet.sim.url}/{path}.git", str(dev)],
             env=env)
     (dev / file).write_text(text)

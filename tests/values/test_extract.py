@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from migrator import tree
 from migrator.mapping import rename
-from migrator.values.extract import ValuesInputs, plan_values, three_way
+from migrator.values.extract import ValuesInputs, plan_values, read_by_name, three_way
 
 CENTRAL = {
     "replicas": 1,
@@ -51,11 +51,87 @@ def test_adopt_takes_the_central_default_for_inherited_values() -> None:
     assert any(d.reason == "inherited-adopted" for d in decisions)
 
 
-def test_null_that_deletes_a_default_is_kept() -> None:
+def test_an_explicit_null_that_deletes_a_default_is_kept() -> None:
     origin = dict(CENTRAL)
-    fork = {k: v for k, v in CENTRAL.items() if k != "probes"}  # the team removed the probes
-    out, _ = three_way(fork, origin, CENTRAL)
+    fork = {**CENTRAL, "probes": None}  # the team deleted the probes
+    out, decisions = three_way(fork, origin, CENTRAL)
     assert out == {"probes": None}
+    assert [d.reason for d in decisions if d.path == "probes"] == ["deliberate"]
+
+
+def test_a_key_absent_from_the_fork_takes_the_central_default_not_null() -> None:
+    origin = dict(CENTRAL)
+    fork = {k: v for k, v in CENTRAL.items() if k not in ("probes", "pod")}  # a trimmed file
+    out, decisions = three_way(fork, origin, CENTRAL)
+    assert out == {}
+    assert not [d for d in decisions if d.path.startswith(("probes", "pod"))]
+
+
+def test_a_fork_of_an_older_scaffold_migrates_with_the_central_defaults_of_newer_keys() -> None:
+    # The origin had podAnnotations/serviceAccount; the fork's file is trimmed to a few keys;
+    # httpRoute exists only in the central chart.
+    central = {**CENTRAL, "httpRoute": {"enabled": False, "annotations": {}},
+               "serviceAccount": {"create": True, "annotations": {}, "name": ""},
+               "podAnnotations": {}}
+    origin = {k: v for k, v in central.items() if k != "httpRoute"}
+    plan = plan_values(ValuesInputs(
+        fork_defaults={"replicas": 3, "image": {"repository": "nginx", "tag": "",
+                                                "pullPolicy": "IfNotPresent"}},
+        env_user={"default": {}}, origin_defaults=origin, central_defaults=central))
+    assert plan.base == {"replicas": 3}
+    assert plan.envs == {}
+
+
+TEMPLATES = {"templates/deployment.yaml": (
+    "livenessProbe:\n  {{- toYaml .Values.probes.liveness | nindent 2 }}\n"
+    "{{- with .Values.service }}\ntype: {{ .type | quote }}\n{{- end }}\n")}
+
+
+def test_the_keys_templates_read_by_name() -> None:
+    assert read_by_name(TEMPLATES) == {"Values", "probes", "liveness", "service", "type"}
+    assert read_by_name({}) is None
+
+
+def test_a_value_missing_from_a_map_the_fork_sets_is_deleted_where_the_default_adds_one(
+) -> None:
+    # `probes.liveness` is the fork's whole definition, which the central template passes along
+    # whole: Helm would merge the central map into it. Its origin had initialDelaySeconds and
+    # path; the fork's map has neither. A map, a default that adds nothing (""), and a key a
+    # template reads by name (`service.type`) are never nulled.
+    central = {**CENTRAL, "probes": {"liveness": {
+        "httpGet": {"port": "http"}, "initialDelaySeconds": 10, "path": "/",
+        "exec": {"command": ["true"]}, "scheme": ""}}}
+    origin = {**central, "probes": {"liveness": {
+        "httpGet": {"port": "http"}, "initialDelaySeconds": 30, "path": "/",
+        "exec": {"command": ["true"]}, "scheme": ""}}}
+    central["service"] = {"type": "ClusterIP", "port": 80}
+    origin["service"] = {"type": "ClusterIP", "port": 80}
+    fork = {"probes": {"liveness": {"httpGet": {"port": 8080}}}, "service": {"port": 80}}
+    reads = read_by_name(TEMPLATES)
+    out, decisions = three_way(fork, origin, central, central_reads=reads)
+    assert out == {"probes": {"liveness": {"httpGet": {"port": 8080},
+                                           "initialDelaySeconds": None, "path": None}}}
+    [why] = {d.note for d in decisions if d.path == "probes.liveness.path"}
+    assert why.startswith("not in the fork's `probes.liveness` (its origin had it)")
+    # without an origin, at the top level, or not knowing the templates: nothing is deleted
+    plain = {"probes": {"liveness": {"httpGet": {"port": 8080}}}}
+    assert three_way(fork, None, central, central_reads=reads)[0] == plain
+    assert three_way({}, origin, central, central_reads=reads)[0] == {}
+    assert three_way(fork, origin, central)[0] == plain
+
+
+def test_an_environment_file_null_deletes_the_default_in_that_environment_only() -> None:
+    plan = plan_values(ValuesInputs(
+        fork_defaults={"probes": {"liveness": {"initialDelaySeconds": 10, "path": "/"}}},
+        env_user={"dev": {"probes": None}, "prod": {}},
+        origin_defaults=dict(CENTRAL), central_defaults=CENTRAL))
+    assert plan.base == {}
+    assert plan.envs == {"dev": {"probes": None}}
+
+
+def test_a_null_for_a_key_the_central_chart_lacks_is_neither_written_nor_reported() -> None:
+    out, decisions = three_way({"legacy": None}, None, CENTRAL)
+    assert out == {} and decisions == []
 
 
 def test_keys_the_central_chart_does_not_know_are_unmapped_not_written() -> None:
@@ -148,11 +224,15 @@ def test_extracted_values_merged_onto_the_central_defaults_give_the_fork_values(
     plan = plan_values(ValuesInputs(fork_defaults=fork, env_user=envs or {"default": {}},
                                     origin_defaults=None, central_defaults=central))
     for env, user in (envs or {"default": {}}).items():
-        effective = tree.coalesce(fork, user)  # what the fork's own chart renders with
+        # What the fork's templates read: its files over its chart's defaults, an explicit
+        # null read as nil (Helm keeps it, or deletes the default it overrides).
+        effective = tree.merge(fork, user)
         written = tree.merge(plan.base, plan.envs.get(env, {}))
         got = tree.coalesce(central, written)  # what the central chart renders with
         for key, value in tree.leaves(effective):
-            if value == {} or value is None:
+            if value is None:
+                assert tree.get(got, key, None) is None, key
+            elif value == {}:
                 assert not tree.get(got, key, None), key
             else:
                 assert tree.same(tree.get(got, key), value), key
@@ -184,3 +264,12 @@ def test_coalesce_matches_what_helm_does(tmp_path: Path) -> None:
     user = {"image": {"tag": None, "repository": "r"}, "replicaCount": 3, "service": None}
     ours = tree.coalesce(with_defaults.values, user)
     assert ours == with_defaults.merge_values(user)
+
+
+def test_a_map_where_the_central_default_is_a_scalar_is_kept_with_its_decision() -> None:
+    plan = plan_values(ValuesInputs(
+        fork_defaults={"replicas": {"api": 2}}, env_user={"default": {}},
+        origin_defaults=None, central_defaults=CENTRAL))
+    assert plan.base == {"replicas": {"api": 2}}
+    assert [(d.path, d.reason) for d in plan.decisions if d.path.startswith("replicas")] == [
+        ("replicas", "deliberate")]

@@ -102,3 +102,63 @@ pod:
     # Restart on ConfigMap changes.
     reloader/auto: "true"
 '''
+
+
+DUPLICATED = '''# How many pods.
+replicaCount: 1
+# Scale on CPU (first try).
+autoscaling:
+  enabled: false
+  minReplicas: 1
+# The service.
+service:
+  port: 80
+# Scale on CPU, for real.
+autoscaling:
+  enabled: true  # since the load test
+  maxReplicas: 5
+# Sized by load test.
+resources: {}
+'''
+
+
+def test_a_key_written_twice_is_written_once_with_the_value_helm_used() -> None:
+    wanted = {"replicas": 1, "hpa": {"enabled": True, "maxReplicas": 5},
+              "service": {"port": 80}, "resources": {"limits": {"memory": "1Gi"}}}
+    out = render_values(wanted, DUPLICATED, [rename("replicaCount", "replicas"),
+                                             rename("autoscaling", "hpa")])
+    assert out == '''# How many pods.
+replicas: 1
+# The service.
+service:
+  port: 80
+# Scale on CPU, for real.
+hpa:
+  enabled: true  # since the load test
+  maxReplicas: 5
+# Sized by load test.
+resources:
+  limits:
+    memory: 1Gi
+'''
+
+
+def test_a_crlf_values_file_is_written_with_crlf() -> None:
+    source = "# Pods.\r\nreplicaCount: 3  # peak\r\nimage:\r\n  tag: a\r\n"
+    out = render_values({"replicas": 3, "image": {"tag": "b"}}, source,
+                        [rename("replicaCount", "replicas")])
+    assert out == "# Pods.\r\nreplicas: 3      # peak\r\nimage:\r\n  tag: b\r\n"
+    assert render_values({"a": 1}, "a: 2\n") == "a: 1\n"
+
+
+def test_a_file_the_round_trip_reader_refuses_is_written_anew_with_the_wanted_values() -> None:
+    source = "a: &a {x: 1}\nb: &b {y: 2}\nc:\n  <<: *a\n  <<: *b\n"  # Helm merges both
+    assert render_values({"c": {"x": 1, "true": 2}}, source) == "c:\n  x: 1\n  'true': 2\n"
+
+
+def test_a_first_key_written_twice_leaves_the_file_header_and_the_next_keys_comment() -> None:
+    source = ("# Values for orders.\n\n# How many pods.\nreplicaCount: 1\n# The image.\nimage:\n"
+              "  tag: a\n  # the digest, some day\n  tag: b\nreplicaCount: 3\n")
+    assert render_values({"replicaCount": 3, "image": {"tag": "b"}}, source) == (
+        "# Values for orders.\n\n# The image.\nimage:\n  # the digest, some day\n  tag: b\n"
+        "replicaCount: 3\n")

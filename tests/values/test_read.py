@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from migrator.errors import RepoError
-from migrator.model import EmbeddedChart, Environment, SetFlag
+from migrator.model import EmbeddedChart, Environment, NoticeKind, SetFlag
 from migrator.values.read import read_fork_values
 
 
@@ -61,3 +61,64 @@ def test_a_values_file_linking_out_of_the_repo_is_refused(tmp_path: Path) -> Non
     os.symlink(secret, repo / "chart" / "values-prod.yaml")
     with pytest.raises(RepoError, match="symlink points outside the repository"):
         read_fork_values(repo, chart(None, env("prod", "chart/values-prod.yaml")))
+
+
+@pytest.mark.parametrize("text", ["", "# only comments\n# here\n", "~\n", "null\n"])
+def test_an_empty_or_comment_only_values_file_is_no_values(tmp_path: Path, text: str) -> None:
+    repo = write(tmp_path, {"chart/values.yaml": text, "chart/values-dev.yaml": text})
+    read = read_fork_values(repo, chart("chart/values.yaml", env("dev", "chart/values-dev.yaml")))
+    assert read.defaults == {} and read.by_env == {"dev": {}}
+
+
+@pytest.mark.parametrize(("text", "shape"), [("- one\n- two\n", "a list"),
+                                             ("just-a-string\n", "a string"), ("3\n", "a number")])
+def test_an_environment_file_that_is_not_a_map_names_the_file_and_its_shape(
+        tmp_path: Path, text: str, shape: str) -> None:
+    repo = write(tmp_path, {"chart/values-prod.yaml": text})
+    with pytest.raises(RepoError) as failure:
+        read_fork_values(repo, chart(None, env("prod", "chart/values-prod.yaml")))
+    assert failure.value.file == "chart/values-prod.yaml"
+    assert failure.value.cause == (f"the values file is {shape}, not a map of keys: Helm refuses "
+                                   "it (passed by .gitlab-ci.yml:3)")
+
+
+DUPLICATED = """\
+replicas: 1
+image:
+  tag: a
+autoscaling:
+  enabled: false
+  minReplicas: 1
+service:
+  port: 80
+autoscaling:
+  enabled: true
+"""
+
+
+def test_a_key_written_twice_is_read_as_helm_reads_it_and_noticed_with_its_lines(
+        tmp_path: Path) -> None:
+    repo = write(tmp_path, {"chart/values.yaml": DUPLICATED,
+                            "chart/values-prod.yaml": "replicas: 2\nimage:\n  tag: b\n  tag: c\n"})
+    read = read_fork_values(repo, chart("chart/values.yaml",
+                                        env("prod", "chart/values-prod.yaml")))
+    assert read.defaults["autoscaling"] == {"enabled": True}  # the last one, whole
+    assert read.by_env["prod"]["image"] == {"tag": "c"}
+    assert [(n.kind, n.where, n.detail) for n in read.notices] == [
+        (NoticeKind.LENIENT, "chart/values.yaml:9",
+         "duplicate key `autoscaling` (also at line 4): Helm uses the last one"),
+        (NoticeKind.LENIENT, "chart/values-prod.yaml:4",
+         "duplicate key `image.tag` (also at line 3): Helm uses the last one"),
+    ]
+    assert read.lines["chart/values.yaml"]["autoscaling.enabled"] == 10
+
+
+def test_a_file_helm_reads_and_the_round_trip_reader_refuses_is_noticed(
+        tmp_path: Path) -> None:
+    text = "a: &a {x: 1}\nb: &b {y: 2}\nc:\n  <<: *a\n  <<: *b\n"
+    repo = write(tmp_path, {"chart/values.yaml": text})
+    read = read_fork_values(repo, chart("chart/values.yaml", env("dev")))
+    assert read.defaults["c"] == {"x": 1, "true": 2}  # YAML 1.1 as Helm: `y` is a bool
+    [notice] = read.notices
+    assert notice.where == "chart/values.yaml"
+    assert notice.detail.startswith("written anew, without its comments")

@@ -103,3 +103,37 @@ def test_an_object_the_central_chart_cannot_create_is_a_finding() -> None:
     decision = decide(lineage(), [env("prod", gone)])
     assert decision.findings == ("CronJob cleanup: no counterpart in the central chart "
                                  "(a value for extra objects would carry it)",)
+
+
+STILL_USED = Outcome(Kind.STILL_USED, detail="names chart/", files=("Makefile:3",), count=1)
+DEPENDENCY = Outcome(Kind.DEPENDENCY_KEPT, detail="redis 10.0.0", environments=("prod",),
+                     file="chart/requirements.yaml", line=2)
+
+
+def test_a_chart_still_used_blocks_what_would_be_ready_or_reviewed() -> None:
+    for envs, left in (([env("prod")], []),
+                       ([env("prod", diff(DiffClass.FUNCTIONAL, "spec.replicas"))], []),
+                       ([env("prod")], [(deploy_ref(12), "chart built at run time")])):
+        decision = decide(lineage(), envs, left, still_used=STILL_USED)
+        assert decision.outcome is STILL_USED and decision.outcome.verdict is Verdict.BLOCKED
+    assert describe(STILL_USED) == ("still used after the rewrite, so the chart is kept: "
+                                     "Makefile:3 (names chart/)")
+
+
+def test_a_render_failure_or_a_destructive_difference_reads_before_a_use_left() -> None:
+    failed = Outcome(Kind.FORK_RENDER_FAILED, detail="boom", environments=("prod",))
+    decision = decide(lineage(), [env("prod", failure=failed)], still_used=STILL_USED,
+                      dependency=DEPENDENCY)
+    assert decision.outcome is failed
+    selector = diff(DiffClass.DESTRUCTIVE, "spec.selector", why="immutable field spec.selector")
+    decision = decide(lineage(), [env("prod", selector)], still_used=STILL_USED,
+                      dependency=DEPENDENCY)
+    assert decision.outcome.kind is Kind.DESTRUCTIVE
+
+
+def test_an_enabled_dependency_reads_before_a_use_left_and_names_itself() -> None:
+    decision = decide(lineage(), [env("prod")], still_used=STILL_USED, dependency=DEPENDENCY)
+    assert decision.outcome is DEPENDENCY and decision.outcome.verdict is Verdict.BLOCKED
+    assert describe(DEPENDENCY) == ("chart/requirements.yaml:2: the chart dependency redis "
+                                    "10.0.0 is enabled in prod and the central chart does not "
+                                    "carry it")

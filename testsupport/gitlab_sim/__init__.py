@@ -6,6 +6,8 @@ See `GitLabSim` for the test-facing API and `faults` for rate limits and failure
 """
 
 from testsupport.gitlab_sim.faults import (
+    Answer,
+    BadAnswer,
     Delay,
     DropConnection,
     FailNext,
@@ -27,6 +29,8 @@ from testsupport.gitlab_sim.state import (
 )
 
 __all__ = [
+    "Answer",
+    "BadAnswer",
     "Delay",
     "DropConnection",
     "Exchange",

@@ -1,4 +1,5 @@
-"""Injectable faults: rate limits, failing requests, dropped connections, slow responses.
+"""Injectable faults: rate limits, failing requests, dropped connections, slow responses, and
+answers GitLab would not give (a huge body, malformed JSON, an HTML page where JSON belongs).
 
 Faults are consulted in the order they were added, before the request reaches the API or git, so a
 request answered by a fault changes nothing. The first fault that answers (a status or a drop)
@@ -9,11 +10,13 @@ whether a client's retry is idempotent.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import re
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Protocol, TypeVar
@@ -32,10 +35,15 @@ class RequestInfo:
 
 @dataclass(frozen=True)
 class Answer:
-    """Respond with `status` instead of handling the request."""
+    """Respond with `status` instead of handling the request: with the page GitLab (or its load
+    balancer) gives for that status, or with `body` / the bytes `stream` yields (sent chunked,
+    without a Content-Length, so a client only learns the size by reading)."""
 
     status: int
     retry_after: int | None = None
+    body: bytes | None = None
+    content_type: str = "application/json"
+    stream: Callable[[], Iterator[bytes]] | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +183,59 @@ class RandomFaults:
 
 
 @dataclass
+class BadAnswer:
+    """Answer `count` matching requests (every one when None) with `answer`, a body that is not
+    what GitLab sends, after letting the first `after` of them through (`after=1` on a listing
+    spoils its second page). The request itself is not carried out."""
+
+    answer: Answer
+    count: int | None = 1
+    match: Match = field(default_factory=Match)
+    after: int = 0
+    seen: int = 0
+    triggered: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def decide(self, req: RequestInfo) -> Action | None:
+        if not self.match(req):
+            return None
+        with self._lock:
+            self.seen += 1
+            if self.seen <= self.after:
+                return None
+            if self.count is not None and self.triggered >= self.count:
+                return None
+            self.triggered += 1
+        return self.answer
+
+
+MIB = 1024 * 1024
+
+
+def huge_json(size: int, chunk: int = MIB) -> Callable[[], Iterator[bytes]]:
+    """A valid JSON list of project-like objects of about `size` bytes, produced as it is sent:
+    only a size cap stops a client that would parse whatever arrives."""
+    def chunks() -> Iterator[bytes]:
+        padding = "x" * 1000
+        item = json.dumps({"id": 1, "path_with_namespace": "huge/answer",
+                           "description": padding}).encode()
+        per_chunk = max(1, min(chunk, size) // (len(item) + 1))
+        block = b",".join([item] * per_chunk)
+        yield b"[" + item
+        sent = len(item) + 1
+        while sent < size:
+            yield b"," + block
+            sent += len(block) + 1
+        yield b"]"
+    return chunks
+
+
+# An error page from a proxy or a login redirect target, where the API's JSON belongs.
+HTML_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Sign in \xc2\xb7 GitLab</title></head>"
+             b"<body><h1>Maintenance</h1><p>We'll be back shortly.</p></body></html>\n")
+
+
+@dataclass
 class DropConnection:
     """Close the socket without answering the `nth` matching request (and `count - 1` after it)."""
 
@@ -308,6 +369,45 @@ class Faults:
         count: int = 1,
     ) -> DropConnection:
         return self.add(DropConnection(nth, count, after_processing, Match(method, path, route)))
+
+    def huge_body(
+        self,
+        size: int = 100 * MIB,
+        method: str | None = None,
+        path: str | None = None,
+        route: str | None = None,
+        count: int | None = 1,
+        after: int = 0,
+    ) -> BadAnswer:
+        """A 200 whose JSON body is `size` bytes (100 MiB by default), streamed."""
+        answer = Answer(200, stream=huge_json(size))
+        return self.add(BadAnswer(answer, count, Match(method, path, route), after))
+
+    def malformed_json(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        route: str | None = None,
+        count: int | None = 1,
+        after: int = 0,
+        body: bytes = b'[{"id": 1, "path_with_namespace": "half/an',
+    ) -> BadAnswer:
+        """A 200 `application/json` answer that does not parse (a body cut short by default)."""
+        answer = Answer(200, body=body)
+        return self.add(BadAnswer(answer, count, Match(method, path, route), after))
+
+    def html_page(
+        self,
+        status: int = 200,
+        method: str | None = None,
+        path: str | None = None,
+        route: str | None = None,
+        count: int | None = 1,
+        after: int = 0,
+    ) -> BadAnswer:
+        """An HTML page (a proxy's maintenance or sign-in page) with `status`, 200 by default."""
+        answer = Answer(status, body=HTML_PAGE, content_type="text/html; charset=utf-8")
+        return self.add(BadAnswer(answer, count, Match(method, path, route), after))
 
     def delay(
         self,

@@ -10,7 +10,7 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from testsupport.gitlab_sim import api, githttp
 from testsupport.gitlab_sim.core import Core
-from testsupport.gitlab_sim.faults import Faults, RequestInfo
+from testsupport.gitlab_sim.faults import Answer, Faults, RequestInfo
 from testsupport.gitlab_sim.routing import API_PREFIX
 from testsupport.gitlab_sim.state import now_iso
 
@@ -47,6 +47,7 @@ class Outcome:
     body: bytes
     headers: Mapping[str, str]
     drop: bool = False
+    stream: Callable[[], Iterator[bytes]] | None = None  # sent chunked instead of `body`
 
 
 _DROPPED = Outcome(0, b"", {}, drop=True)
@@ -92,7 +93,7 @@ class App:
             self._exchange(method, raw_path, route, None, "drop")
             return _DROPPED
         if decision.answer is not None:
-            outcome = _fault_outcome(decision.answer.status, decision.answer.retry_after)
+            outcome = _fault_outcome(decision.answer)
             if outcome.status == 429:
                 # Only the throttle speaks for the rate limiter; a 5xx from the infrastructure
                 # carries no RateLimit-* (python-gitlab would sleep until RateLimit-Reset on it).
@@ -196,10 +197,15 @@ def _client_key(headers: Mapping[str, str], query: Mapping[str, str], addr: str)
 
 
 def _with_headers(outcome: Outcome, extra: Mapping[str, str]) -> Outcome:
-    return Outcome(outcome.status, outcome.body, {**outcome.headers, **extra}, outcome.drop)
+    return Outcome(outcome.status, outcome.body, {**outcome.headers, **extra}, outcome.drop,
+                   outcome.stream)
 
 
-def _fault_outcome(status: int, retry_after: int | None) -> Outcome:
+def _fault_outcome(answer: Answer) -> Outcome:
+    status, retry_after = answer.status, answer.retry_after
+    if answer.body is not None or answer.stream is not None:
+        return Outcome(status, answer.body or b"", {"Content-Type": answer.content_type},
+                       stream=answer.stream)
     if status == 429:
         # Rack::Attack's throttled response, as GitLab sends it.
         headers = {"Content-Type": "text/plain"}
@@ -267,10 +273,25 @@ class _Handler(BaseHTTPRequestHandler):
         for key, value in outcome.headers.items():
             if key.lower() not in ("content-length", "transfer-encoding", "connection"):
                 self.send_header(key, value)
+        if outcome.stream is not None:
+            self._send_stream(outcome.stream)
+            return
         self.send_header("Content-Length", str(len(outcome.body)))
         self.end_headers()
         if self.command != "HEAD" and outcome.body:
             self.wfile.write(outcome.body)
+
+    def _send_stream(self, stream: Callable[[], Iterator[bytes]]) -> None:
+        """Chunked, as produced; a client that stops reading ends it (not an error here)."""
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.close_connection = True
+        try:
+            for chunk in stream():
+                self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def _read_body(self, headers: Mapping[str, str]) -> bytes:
         if "chunked" in headers.get("transfer-encoding", "").lower():

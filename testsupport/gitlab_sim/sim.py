@@ -254,11 +254,13 @@ class GitLabSim:
         name: str | None = None,
         only_allow_merge_if_pipeline_succeeds: bool = False,
         creator: str | None = None,
+        http_url_to_repo: str | None = None,
     ) -> Project:
         """A project backed by a bare repository cloned (all branches) from `source_repo`.
 
         Missing parent groups are created. Without `source_repo` the repository is empty until
-        something is pushed to it.
+        something is pushed to it. `http_url_to_repo` makes the API announce another clone URL
+        (a hostile or misconfigured instance pointing clients at another host).
         """
         namespace_path, _, path = full_path.rpartition("/")
         if not namespace_path:
@@ -297,6 +299,7 @@ class GitLabSim:
                 last_activity_at=stamp,
                 creator_id=owner.id if owner else None,
                 only_allow_merge_if_pipeline_succeeds=only_allow_merge_if_pipeline_succeeds,
+                http_url_to_repo=http_url_to_repo,
             )
             self.store.projects[project.id] = project
             return project

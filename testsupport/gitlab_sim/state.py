@@ -85,6 +85,8 @@ class Project:
     allow_merge_on_skipped_pipeline: bool = False
     remove_source_branch_after_merge: bool = True
     shared_with_group_ids: list[int] = field(default_factory=list)
+    # What the API says the clone URL is, when a test makes it name another host.
+    http_url_to_repo: str | None = None
     next_mr_iid: int = 1
     next_pipeline_iid: int = 1
 

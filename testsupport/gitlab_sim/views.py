@@ -140,7 +140,7 @@ def project_simple(core: Core, project: Project) -> Json:
         "tag_list": list(project.topics),
         "topics": list(project.topics),
         "ssh_url_to_repo": f"git@{_host(core)}:{project.full_path}.git",
-        "http_url_to_repo": f"{web}.git",
+        "http_url_to_repo": project.http_url_to_repo or f"{web}.git",
         "web_url": web,
         "readme_url": None,
         "forks_count": _forks_count(core, project),

@@ -18,9 +18,11 @@ from typing import Any
 
 from migrator.errors import RepoError
 from migrator.locate.refs.common import ScriptLine, helm_invocations_in_script
-from migrator.locate.refs.yamlpos import Located, Tagged, load_documents
+from migrator.locate.refs.filerefs import FileRefs
+from migrator.locate.refs.lenient import GITLAB
+from migrator.locate.refs.yamlpos import Located, Tagged, load_documents, read_text
 from migrator.locate.shellwords import split_command_spans, tokenize
-from migrator.model import HelmInvocation
+from migrator.model import HelmInvocation, Notice
 
 CI_FILE = ".gitlab-ci.yml"
 _RESERVED = {
@@ -32,17 +34,23 @@ _DEFAULT_KEYS = ("before_script", "after_script", "image", "services", "cache", 
 _MAX_DEPTH = 11  # GitLab's own limit for extends and !reference nesting
 
 
-def find_ci_references(root: Path, ci_file: str = CI_FILE) -> tuple[HelmInvocation, ...]:
-    if not (root / ci_file).is_file():
-        return ()
-    config = _load_with_includes(root, ci_file, seen=set())
+def wants(rel: str) -> bool:
+    return rel == CI_FILE
+
+
+def read(root: Path, rel: str = CI_FILE) -> FileRefs:
+    """The helm commands of the CI configuration rooted at `rel`, and what was odd in reading
+    it (GitLab's own leniencies: duplicate keys, trailing tabs). Raises RepoError when GitLab
+    would refuse the configuration too."""
+    notices: list[Notice] = []
+    config = _load_with_includes(root, rel, seen=set(), notices=notices)
     global_vars = _variables(config.get("variables"))
     cache: dict[str, list[str]] = {}
 
-    def reader(rel: str) -> list[str]:
-        if rel not in cache:
-            cache[rel] = (root / rel).read_text(encoding="utf-8").splitlines()
-        return cache[rel]
+    def reader(file: str) -> list[str]:
+        if file not in cache:
+            cache[file] = read_text(root, file).splitlines()
+        return cache[file]
 
     found: list[HelmInvocation] = []
     for name, job in config.items():
@@ -52,7 +60,7 @@ def find_ci_references(root: Path, ci_file: str = CI_FILE) -> tuple[HelmInvocati
         resolved = _with_defaults(config, resolved)
         resolved = _resolve_references(config, resolved, depth=0)
         found.extend(_job_invocations(str(name), resolved, global_vars, reader))
-    return tuple(found)
+    return FileRefs(tuple(found), tuple(notices))
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,7 @@ def ci_jobs(root: Path, ci_file: str = CI_FILE) -> dict[str, CiJob]:
     if not (root / ci_file).is_file():
         return {}
     origins: dict[str, list[str]] = {}
-    config = _load_with_includes(root, ci_file, set(), origins)
+    config = _load_with_includes(root, ci_file, set(), [], origins)
     out: dict[str, CiJob] = {}
     for name, job in config.items():
         if _is_job(name, job):
@@ -94,19 +102,22 @@ def _is_job(name: Any, value: Any) -> bool:
 
 
 def _load_with_includes(
-    root: Path, rel: str, seen: set[str], origins: dict[str, list[str]] | None = None
+    root: Path, rel: str, seen: set[str], notices: list[Notice],
+    origins: dict[str, list[str]] | None = None,
 ) -> dict[Any, Any]:
     if rel in seen:
         return {}
     seen.add(rel)
-    docs = [d for d in load_documents(root, rel) if d is not None]
+    loaded = load_documents(root, rel, GITLAB)
+    notices.extend(loaded.notices)
+    docs = [d for d in loaded.docs if d is not None]
     # A file may start with a `spec:` header document (CI inputs) before the configuration.
     config = docs[-1] if docs else {}
     if not isinstance(config, dict):
-        raise RepoError(f"{rel}: the CI configuration is not a mapping")
+        raise RepoError("the CI configuration is not a mapping", file=rel)
     merged: dict[Any, Any] = {}
     for include in _local_includes(root, config.get("include")):
-        merged = deep_merge(merged, _load_with_includes(root, include, seen, origins))
+        merged = deep_merge(merged, _load_with_includes(root, include, seen, notices, origins))
     if origins is not None:
         for key in config:
             origins.setdefault(str(key), []).append(rel)
@@ -147,7 +158,7 @@ def _resolve_job(config: Mapping[Any, Any], name: Any, depth: int) -> dict[Any, 
     if not isinstance(job, dict):
         return {}
     if depth > _MAX_DEPTH:
-        raise RepoError(f"{CI_FILE}: `extends` of job {name} nests too deep or loops")
+        raise RepoError(f"`extends` of job {name} nests too deep or loops", file=CI_FILE)
     parents = job.get("extends")
     parent_names = parents if isinstance(parents, list) else [parents] if parents else []
     merged: dict[Any, Any] = {}
@@ -177,16 +188,16 @@ def _with_defaults(config: Mapping[Any, Any], job: dict[Any, Any]) -> dict[Any, 
 def _resolve_references(config: Mapping[Any, Any], node: Any, depth: int) -> Any:
     if isinstance(node, Tagged) and node.tag == "!reference":
         if depth > _MAX_DEPTH:
-            raise RepoError(f"{node.file}:{node.line}: `!reference` nests too deep or loops")
+            raise RepoError("`!reference` nests too deep or loops", file=node.file,
+                            line=node.line)
         target: Any = _resolve_job(config, node.items[0], 0) if node.items else None
         if target == {} and node.items:
             target = config.get(node.items[0])
         for key in node.items[1:]:
             target = target.get(key) if isinstance(target, dict) else None
         if target is None:
-            raise RepoError(
-                f"{node.file}:{node.line}: `!reference {list(node.items)}` points at nothing"
-            )
+            raise RepoError(f"`!reference {list(node.items)}` points at nothing",
+                            file=node.file, line=node.line)
         return _resolve_references(config, target, depth + 1)
     if isinstance(node, dict):
         return {k: _resolve_references(config, v, depth) for k, v in node.items()}
@@ -286,13 +297,16 @@ def script_lines(item: Located, file_lines: list[str]) -> list[ScriptLine]:
         # a literal block keeps its lines: the content starts on the line after `|`
         return [ScriptLine(item.file, item.line + 1 + off, text[s:e]) for off, s, e in spans]
     if "\n" not in text.strip() and item.style != "folded":
-        return [ScriptLine(item.file, item.line, text[s:e]) for _, s, e in spans]
+        # a plain scalar YAML folded from several lines: commands in it are found where written
+        on_line = 0 < item.line <= len(file_lines) and text in file_lines[item.line - 1]
+        folded = () if on_line else tuple(file_lines)
+        return [ScriptLine(item.file, item.line, text[s:e], folded) for _, s, e in spans]
     # folded text: YAML joined its lines, so find each command where it is written
     out: list[ScriptLine] = []
     cursor = item.line - 1
     for _, s, e in spans:
         first = text[s:e].split(None, 1)[0]
         found = next((n for n in range(cursor, len(file_lines)) if first in file_lines[n]), cursor)
-        out.append(ScriptLine(item.file, found + 1, text[s:e]))
+        out.append(ScriptLine(item.file, found + 1, text[s:e], tuple(file_lines)))
         cursor = found
     return out

@@ -7,12 +7,14 @@ same length, so word positions still point into the file) and resolved from the 
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from migrator.locate.refs.common import ScriptLine, helm_invocations_in_script
-from migrator.locate.refs.walk import repo_files
+from migrator.locate.refs.filerefs import FileRefs
+from migrator.locate.refs.walk import read_script
 from migrator.locate.shellwords import split_command_spans
 from migrator.model import HelmInvocation
 
@@ -25,13 +27,12 @@ _RULE = re.compile(r"^([^\t:#=][^:#=]*?)\s*::?(?!=)(.*)$")
 _MAKE_REF = re.compile(r"\$[({]([A-Za-z_][A-Za-z0-9_.-]*)[)}]")
 
 
-def find_makefile_references(root: Path) -> tuple[HelmInvocation, ...]:
-    found: list[HelmInvocation] = []
-    for rel in repo_files(root):
-        if rel.rsplit("/", 1)[-1] in _NAMES or rel.endswith(".mk"):
-            text = (root / rel).read_text(encoding="utf-8", errors="replace")
-            found.extend(makefile_invocations(rel, text))
-    return tuple(found)
+def wants(rel: str) -> bool:
+    return rel.rsplit("/", 1)[-1] in _NAMES or rel.endswith(".mk")
+
+
+def read(root: Path, rel: str) -> FileRefs:
+    return FileRefs(tuple(makefile_invocations(rel, read_script(root, rel))))
 
 
 def as_shell(text: str) -> str:
@@ -80,7 +81,8 @@ def makefile_invocations(rel: str, text: str) -> Iterator[HelmInvocation]:
             for off, s, e in split_command_spans(shell)
         ]
         yield from helm_invocations_in_script(
-            script, known, source="makefile", context=target_name, environment=None
+            script, known, source="makefile", context=target_name, environment=None,
+            base=posixpath.dirname(rel),
         )
 
 

@@ -22,7 +22,8 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from migrator.errors import RepoError
 from migrator.locate.helmcmd import parse_helm_command
 from migrator.locate.refs.common import invocation_from
-from migrator.locate.refs.walk import repo_files
+from migrator.locate.refs.filerefs import FileRefs
+from migrator.locate.refs.walk import read_script
 from migrator.model import HelmInvocation
 
 _CALLS = {"run", "call", "check_call", "check_output", "Popen", "system", "popen", "local", "sudo",
@@ -62,14 +63,15 @@ class PyCommand:
     container: cst.List | cst.Tuple | None = None  # list form: the list node
 
 
-def find_python_references(root: Path) -> tuple[HelmInvocation, ...]:
-    found: list[HelmInvocation] = []
-    for rel in repo_files(root):
-        if rel.endswith(".py"):
-            source = (root / rel).read_text(encoding="utf-8", errors="replace")
-            if "helm" in source:
-                found.extend(python_invocations(rel, source))
-    return tuple(found)
+def wants(rel: str) -> bool:
+    return rel.endswith(".py")
+
+
+def read(root: Path, rel: str) -> FileRefs:
+    source = read_script(root, rel)
+    if "helm" not in source:
+        return FileRefs()
+    return FileRefs(tuple(python_invocations(rel, source)))
 
 
 def python_invocations(rel: str, source: str) -> Iterator[HelmInvocation]:
@@ -92,7 +94,8 @@ def parse_module(rel: str, source: str) -> cst.Module:
     try:
         return cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        raise RepoError(f"{rel}: not valid Python: {exc.message} (line {exc.raw_line})") from exc
+        raise RepoError(f"not valid Python: {exc.message}", file=rel,
+                        line=exc.raw_line) from exc
 
 
 def helm_commands(rel: str, source: str) -> list[PyCommand]:

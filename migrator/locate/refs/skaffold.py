@@ -10,22 +10,26 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from migrator.locate.refs.walk import repo_files
+from migrator.locate.refs.filerefs import FileRefs
+from migrator.locate.refs.lenient import SKAFFOLD
 from migrator.locate.refs.yamlpos import Located, load_documents
 from migrator.model import HelmInvocation, SetFlag
 
 
-def find_skaffold_references(root: Path) -> tuple[HelmInvocation, ...]:
+def wants(rel: str) -> bool:
+    return rel.rsplit("/", 1)[-1] in ("skaffold.yaml", "skaffold.yml")
+
+
+def read(root: Path, rel: str) -> FileRefs:
+    loaded = load_documents(root, rel, SKAFFOLD)
     found: list[HelmInvocation] = []
-    for rel in repo_files(root):
-        if rel.rsplit("/", 1)[-1] in ("skaffold.yaml", "skaffold.yml"):
-            for doc in load_documents(root, rel):
-                if isinstance(doc, dict):
-                    found.extend(_config(rel, doc, None))
-                    for profile in doc.get("profiles") or []:
-                        if isinstance(profile, dict):
-                            found.extend(_config(rel, profile, str(profile.get("name", ""))))
-    return tuple(found)
+    for doc in loaded.docs:
+        if isinstance(doc, dict):
+            found.extend(_config(rel, doc, None))
+            for profile in doc.get("profiles") or []:
+                if isinstance(profile, dict):
+                    found.extend(_config(rel, profile, str(profile.get("name", ""))))
+    return FileRefs(tuple(found), loaded.notices)
 
 
 def _config(rel: str, config: dict[str, Any], env: str | None) -> Iterator[HelmInvocation]:

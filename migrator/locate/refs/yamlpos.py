@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
-from migrator.errors import RepoError, yaml_error
+from migrator.errors import RepoError
+from migrator.locate.refs.lenient import Consumer, load_lenient
 from migrator.locate.refs.walk import inside
+from migrator.model import Notice
 
 
 class Located(str):
@@ -47,23 +47,39 @@ class Tagged:
     line: int
 
 
-def load_documents(root: Path, rel: str, templated: bool = False) -> list[Any]:
-    """Every YAML document of `root/rel`, strings as `Located`. Raises RepoError when unreadable.
+@dataclass(frozen=True)
+class YamlFile:
+    """A deploy file's documents (strings as `Located`) and what was odd in reading it."""
+
+    docs: list[Any]
+    notices: tuple[Notice, ...] = ()
+
+
+def load_documents(root: Path, rel: str, consumer: Consumer, templated: bool = False
+                   ) -> YamlFile:
+    """Every YAML document of `root/rel`, read as `consumer` reads it, strings as `Located`.
+    Raises RepoError when unreadable (not text, too big, outside the repo, malformed).
 
     `templated` files (helmfiles) may hold Go template actions: `{{ ... }}` is parsed as an opaque
     string and given back verbatim; a line holding only actions (`{{- if ... }}`) is skipped.
     """
+    text = read_text(root, rel)
+    if not templated:
+        return load_text(text, rel, consumer)
+    hidden, actions = hide_actions(text)
+    loaded = load_text(hidden, rel, consumer)
+    return YamlFile([_restore(doc, actions) for doc in loaded.docs], loaded.notices)
+
+
+def read_text(root: Path, rel: str) -> str:
+    """The text of a deploy file, refused (RepoError) when it cannot be read as one."""
     path = inside(root, rel)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise RepoError(f"{rel}: not a UTF-8 text file (binary?)") from exc
+        raise RepoError("not a UTF-8 text file (binary?)", file=rel) from exc
     except OSError as exc:
-        raise RepoError(f"{rel}: cannot read: {exc.strerror or exc}") from exc
-    if not templated:
-        return load_text(text, rel)
-    hidden, actions = hide_actions(text)
-    return [_restore(doc, actions) for doc in load_text(hidden, rel)]
+        raise RepoError(f"cannot read: {exc.strerror or exc}", file=rel) from exc
 
 
 def hide_actions(text: str) -> tuple[str, list[str]]:
@@ -97,14 +113,10 @@ def _restore(node: Any, actions: list[str]) -> Any:
     return node
 
 
-def load_text(text: str, rel: str) -> list[Any]:
+def load_text(text: str, rel: str, consumer: Consumer) -> YamlFile:
     """`load_documents` for text already in memory (`rel` names it in positions and errors)."""
-    yaml = YAML(typ="rt")
-    try:
-        docs = list(yaml.load_all(text))
-    except YAMLError as exc:
-        raise yaml_error(rel, exc) from exc
-    return [_convert(doc, rel, 0, text) for doc in docs]
+    loaded = load_lenient(text, rel, consumer)
+    return YamlFile([_convert(doc, rel, 0, text) for doc in loaded.docs], loaded.notices)
 
 
 def _style(value: Any) -> str:

@@ -3,7 +3,6 @@
 import subprocess
 import sys
 
-CHART = "deploy/helm/orders"
 RELEASE = "orders"
 
 

@@ -1,0 +1,63 @@
+"""The plan cache: a repo's plan kept in the journal for the next run, without its secrets.
+
+What the journal stores is the plan as reports show it (`report.common.redact_plan`): values
+and patch redacted. A patch that carries secrets is kept whole in the work dir instead
+(`WorkDir.patch`, 0600, outside the database), and the cached plan holds its keyed hash
+(`WorkDir.keyed_hash`): a later run takes that file back only when it is the very patch the
+plan made, else it plans the repo again.
+
+Why keep the file rather than rebuild the patch: rebuilding it means planning the repo again
+(values, renders, rewrite), which is what the cache saves; and the clone the patch comes from
+already holds the same secrets in the same private directory, so the file adds no exposure.
+An unchanged re-plan is as fast for a repo with secrets as for any other.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import replace
+
+from migrator import codec
+from migrator.journal import Journal
+from migrator.model import RepoPlan, RepoRef
+from migrator.redact import redact_patch
+from migrator.report.common import redact_plan
+from migrator.workdir import WorkDir
+
+STAGE = "plan"
+
+
+def shown(plan: RepoPlan, work: WorkDir) -> RepoPlan:
+    """The plan a run goes on with: as reports show it, but with the real patch (which `apply`
+    commits); that patch kept in the work dir when it carries secrets."""
+    redacted = redact_plan(plan)
+    if plan.patch and redacted.patch != plan.patch:
+        work.save_patch(plan.repo.slug, plan.patch)
+    elif plan.commit is not None:  # planned from the repo (not a failed fetch): none needed
+        work.drop_patch(plan.repo.slug)
+    return replace(redacted, patch=plan.patch)
+
+
+def store(journal: Journal, work: WorkDir, key: str, plan: RepoPlan) -> None:
+    """Cache `plan` (as `shown` returned it) under the hash of its inputs."""
+    patch = redact_patch(plan.patch) if plan.patch else plan.patch
+    data: dict[str, object] = {"plan": codec.dump(replace(plan, patch=patch))}
+    if plan.patch and patch != plan.patch:
+        data["patch_hmac"] = work.keyed_hash(plan.patch)
+    journal.record_stage(plan.repo.slug, STAGE, key, data)
+
+
+def load(journal: Journal, work: WorkDir, repo: RepoRef, key: str) -> RepoPlan | None:
+    """The cached plan of `repo` for these inputs, with its real patch; None when there is
+    none, or its patch with secrets is no longer in the work dir as it was."""
+    stored = journal.stage_result(repo.slug, STAGE, key)
+    if stored is None:
+        return None
+    plan = replace(codec.load(RepoPlan, stored["plan"]), repo=repo)
+    digest = stored.get("patch_hmac")
+    if digest is None:
+        return plan
+    patch = work.load_patch(repo.slug)
+    if patch is None or not hmac.compare_digest(work.keyed_hash(patch), str(digest)):
+        return None
+    return replace(plan, patch=patch)
