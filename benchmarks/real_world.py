@@ -179,8 +179,8 @@ def migrator_cli(explicit: str | None) -> str:
 
 
 def run_plan(cli: str, fleet: Path, central: Path, families: Path | None, target: str,
-             out: Path, work: Path, jobs: int, log: Path, force: bool = False
-             ) -> dict[str, Any]:
+             out: Path, work: Path, jobs: int, log: Path, force: bool = False,
+             min_lineage: float | None = None) -> dict[str, Any]:
     cmd = [cli, "plan", "--fleet", str(fleet), "--central", str(central),
            "--target-version", target, "--out", str(out), "--work", str(work),
            "--jobs", str(jobs), "--fresh"]
@@ -188,6 +188,8 @@ def run_plan(cli: str, fleet: Path, central: Path, families: Path | None, target
         cmd += ["--families", str(families)]
     if force:
         cmd.append("--force")
+    if min_lineage is not None:
+        cmd += ["--min-lineage", str(min_lineage)]
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     seconds = time.perf_counter() - started
@@ -310,7 +312,14 @@ def analyse_repo(row: Row, out: Path, scaffold: rg.Scaffold, scratch: Path,
     res["tool_only_refs"] = tool_only
     res["tool_refs"] = (report or {}).get("references") or []
     res["report_notes"] = (report or {}).get("notes") or []
-    res["patch"] = check_patch(row, rep_dir / "changes.patch", scratch)
+    # A patch that carries secrets is published redacted (it cannot apply by design); the whole
+    # one is in the work dir, which is what apply commits.
+    secrets = (report or {}).get("patch_secrets") or {}
+    full = out.parent / "work" / secrets["full_patch"] if secrets.get("full_patch") else None
+    res["patch"] = check_patch(row, full if full and full.is_file() else rep_dir / "changes.patch",
+                               scratch)
+    if res["patch"] is not None:
+        res["patch"]["redacted_in_out"] = bool(secrets)
     return res
 
 
@@ -492,6 +501,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="the CLI to run (default: `migrator` beside this Python)")
     p.add_argument("--force", action="store_true",
                    help="pass --force: change sets for blocked repos too (more patches to check)")
+    p.add_argument("--min-lineage", type=float, default=None,
+                   help="pass --min-lineage (0 plans every chart, forks or not: more to check)")
     p.add_argument("--only", action="append", default=[], help="only these repos (repeatable)")
     p.add_argument("--reanalyse", action="store_true",
                    help="measure the fleet and plan output an earlier run left in --dest again "
@@ -538,7 +549,8 @@ def run(args: argparse.Namespace, dest: Path) -> int:
         central, families_arg = args.central, args.families
     build_seconds = time.perf_counter() - started
     plan = run_plan(migrator_cli(args.migrator), fleet, central, families_arg,
-                    args.target_version, out, work, args.jobs, dest / "plan.log", args.force)
+                    args.target_version, out, work, args.jobs, dest / "plan.log", args.force,
+                    args.min_lineage)
     if not (out / "fleet.json").is_file():
         print(f"migrator plan wrote no fleet.json (exit {plan['returncode']}); see "
               f"{plan['log']}", file=sys.stderr)

@@ -259,7 +259,10 @@ def test_a_crlf_values_file_deleted_with_the_chart_applies(ctx: Context, tmp_pat
     got = plan(ctx, repo)
     assert got.verdict in PROPOSED, reason(got)
     assert got.patch is not None and "\r\n" in got.patch
-    applied(repo, got.patch, tmp_path / "after")
+    after = applied(repo, got.patch, tmp_path / "after")
+    # the migrated values files are edited from the fork's own: their line endings come along
+    written = (after / "deploy" / "values.yaml").read_bytes()
+    assert b"\r\n" in written and b"\n" not in written.replace(b"\r\n", b"")
 
 
 # -- chart dependencies -----------------------------------------------------------------------

@@ -85,10 +85,12 @@ def _plan(repo: RepoRef, workdir: Path, commit: str | None, ctx: Context) -> Rep
     charts = tuple(r.plan for r in results)
     worst = max(charts, key=lambda c: c.verdict.rank)
     outcome = replace(worst.outcome, chart=worst.path) if many else worst.outcome
-    untouched = {(r.file, r.line) for res in results for r, _ in res.rewrite.untouched}
-    references = tuple(replace(r, rewritable=False) if (r.file, r.line) in untouched else r
-                       for r in refs if r in located.references or (r.file, r.line) in untouched
-                       or _may_deploy_any(r))
+    untouched = {(r.file, r.line): why for res in results for r, why in res.rewrite.untouched}
+    references = tuple(
+        replace(r, rewritable=False, why=r.why or untouched[(r.file, r.line)])
+        if (r.file, r.line) in untouched else r
+        for r in refs if r in located.references or (r.file, r.line) in untouched
+        or _may_deploy_any(r))
     # Each chart whose own verdict allows it is in the change set: one chart that cannot move
     # does not hold back the others (the repo's verdict still says the worst).
     proposed = [r for r in results if ctx.proposes(r.plan.verdict)]

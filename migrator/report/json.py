@@ -252,6 +252,7 @@ def _reference(ref: HelmInvocation) -> dict[str, Any]:
         "text": scrub_text(ref.text),
         "environment": ref.environment,
         "rewritable": ref.rewritable,
+        "why": scrub_text(ref.why) if ref.why else None,
     }
 
 

@@ -578,12 +578,13 @@ def _stale_references(plan: RepoPlan, limits: _Limits) -> list[str]:
     if not stale:
         return []
     out = ["", "### Deploy references that still point at the embedded chart", "",
-           "Parts of these commands are built at run time, so the tool lists them instead of "
-           "editing them. Change them by hand to use the central chart:", ""]
+           "The tool could not edit these safely, so it lists them with the reason instead of "
+           "guessing. Change them by hand to use the central chart:", ""]
     for ref in stale[: limits.references]:
         context = f" ({_code(ref.context)})" if ref.context else ""
+        why = f" — {_text(scrub_text(ref.why))}" if ref.why else ""
         out.append(f"- `{ref.file}:{ref.line}`{context}: "
-                   f"{_code(_cut(scrub_text(ref.text), limits.value_chars * 2))}")
+                   f"{_code(_cut(scrub_text(ref.text), limits.value_chars * 2))}{why}")
     return out + _more_line(len(stale), limits.references)
 
 

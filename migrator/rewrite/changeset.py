@@ -90,7 +90,8 @@ def _read_opt(workdir: Path, rel: str | None) -> str | None:
     if not rel:
         return None
     try:
-        return (workdir / rel).read_text(encoding="utf-8")
+        # bytes, not text mode: a CRLF values file is written back with CRLF
+        return (workdir / rel).read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
 

@@ -134,7 +134,8 @@ class CiPlan:
             texts[rel] = text
             out.files.append(rel)
         lines = Lines(text)
-        doc = next((d for d in load(text) if isinstance(d, CommentedMap) and name in d), None)
+        doc = next((d for d in load(text, rel=rel) if isinstance(d, CommentedMap) and name in d),
+                   None)
         if doc is None:
             return "the job's key was not found in its file"
         key_line = doc.lc.key(name)[0]
@@ -171,7 +172,7 @@ class CiPlan:
             out.files.append(CI_FILE)
         text = texts[CI_FILE]
         lines = Lines(text)
-        doc = next((d for d in load(text) if isinstance(d, CommentedMap)), None)
+        doc = next((d for d in load(text, rel=CI_FILE) if isinstance(d, CommentedMap)), None)
         if doc is None:
             raise RepoError(f"{CI_FILE}: not a mapping")
         item = [

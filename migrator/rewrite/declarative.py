@@ -43,7 +43,7 @@ def rewrite(
 ) -> FileOutcome:
     out = FileOutcome([], [], [])
     source = refs[0].source
-    docs = load(text, templated=source == "helmfile")
+    docs = load(text, templated=source == "helmfile", rel=rel)
     lines = Lines(text)
     groups: dict[int, list[HelmInvocation]] = {}
     for ref in refs:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import libcst as cst
-from ruamel.yaml.error import YAMLError
 
 from migrator.errors import RepoError
 from migrator.rewrite.yamltext import load
@@ -17,10 +16,12 @@ _YAML = (".yaml", ".yml", ".gotmpl")
 def check_still_valid(rel: str, before: str, after: str) -> None:
     if rel.endswith(_YAML):
         templated = "helmfile" in rel
+        old = load(before, templated, rel)
         try:
-            old, new = load(before, templated), load(after, templated)
-        except YAMLError as exc:
-            raise RepoError(f"{rel}: the rewrite produced invalid YAML: {exc}") from exc
+            new = load(after, templated, rel)
+        except RepoError as exc:
+            raise RepoError(f"the rewrite produced invalid YAML: {exc.cause}", file=rel,
+                            line=exc.line) from exc
         for o, n in zip(old, new, strict=False):
             emptied = _emptied_lists(o, n, "")
             if emptied:

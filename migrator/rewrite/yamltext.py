@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
 
+from migrator.errors import yaml_error
 from migrator.locate.refs.lenient import load_rt
 from migrator.locate.refs.yamlpos import hide_actions
 from migrator.rewrite.command import Edit
@@ -64,11 +66,18 @@ class Lines:
         return last + 1
 
 
-def load(text: str, templated: bool = False) -> list[Any]:
+def load(text: str, templated: bool = False, rel: str = "") -> list[Any]:
     """Round-trip documents, read as leniently as the file's own tool reads it (duplicate keys,
-    a tab after a value): the file was accepted when its references were found."""
+    a tab after a value): the file was accepted when its references were found. A file the
+    reader refuses after all (a Go template that is not YAML until rendered) is the rewrite's
+    error on that file, not a crash."""
     source = hide_actions(text)[0] if templated else text
-    return load_rt(source)
+    try:
+        return load_rt(source)
+    except YAMLError as exc:
+        if not templated and "{{" in text:
+            return load(text, templated=True, rel=rel)
+        raise yaml_error(rel or "a deploy file", exc) from exc
 
 
 def find_maps(node: Any) -> Iterator[CommentedMap]:

@@ -32,5 +32,8 @@ def flag_values(flags: Sequence[SetFlag], rules: Sequence[Rule]) -> dict[str, An
     for flag in flags:
         if flag.kind == "set-file":
             continue
-        merged = tree.merge(merged, render.parse_set(flag.kind, f"{flag.key}={flag.value}"))
+        # A run-time value (`$SHA`, skaffold's `{{.TAG}}`) renders as its own text: parsed
+        # literally, so braces or commas in it are not read as Helm's list syntax.
+        kind = "set-literal" if flag.dynamic else flag.kind
+        merged = tree.merge(merged, render.parse_set(kind, f"{flag.key}={flag.value}"))
     return translate(merged, rules).values if rules else merged

@@ -38,13 +38,16 @@ def check_deploys(sides: Sides, verified: Verified, environments: Sequence[Envir
         env = envs.get(dep.env)
         if env is None or dep.env not in verified.after_values:
             continue  # no fork render to compare with: the environment failed already
-        values = _deploy_values(dep, read, sides, nest_under)
+        where = f"{dep.invocation.file}:{dep.invocation.line}"
+        try:
+            values = _deploy_values(dep, read, sides, nest_under)
+        except RenderError as exc:  # a --set flag Helm's parser refuses
+            return DeployCheck(verified.environments, _failed(dep, exc))
         deploy_env = replace(env, release=_static_or(dep.release, env.release),
                              namespace=_static_or(dep.namespace, env.namespace))
         elsewhere = (deploy_env.release, deploy_env.namespace) != (env.release, env.namespace)
         if not elsewhere and tree.same(values, verified.after_values[dep.env]):
             continue  # exactly what the environment check rendered
-        where = f"{dep.invocation.file}:{dep.invocation.line}"
         try:
             # A deploy elsewhere than the environment's main one is compared with the fork as
             # this same command deploys it today.
@@ -52,9 +55,7 @@ def check_deploys(sides: Sides, verified: Verified, environments: Sequence[Envir
                       else verified.before[dep.env])
             after = render_release(sides.target, values, deploy_env, sides.target.name)
         except RenderError as exc:
-            return DeployCheck(verified.environments, Outcome(
-                Kind.DEPLOY_RENDER_FAILED, detail=str(exc), file=dep.invocation.file,
-                line=dep.invocation.line, environments=(dep.env,)))
+            return DeployCheck(verified.environments, _failed(dep, exc))
         known = {(d.resource, d.paths) for r in verified.environments if r.name == dep.env
                  for d in r.differences}
         for d in manifests.compare(before, after, sides.cosmetic_keys):
@@ -63,6 +64,11 @@ def check_deploys(sides: Sides, verified: Verified, environments: Sequence[Envir
                     replace(d, why=f"{d.why}; as deployed by {where}"))
     return DeployCheck(tuple(replace(e, differences=(*e.differences, *extra.get(e.name, ())))
                              for e in verified.environments))
+
+
+def _failed(dep: DeployAfter, exc: RenderError) -> Outcome:
+    return Outcome(Kind.DEPLOY_RENDER_FAILED, detail=str(exc), file=dep.invocation.file,
+                   line=dep.invocation.line, environments=(dep.env,))
 
 
 def _deploy_values(dep: DeployAfter, read: Callable[[str], str], sides: Sides,

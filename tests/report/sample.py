@@ -221,7 +221,7 @@ def review_repo() -> RepoPlan:
         set_flags=(SetFlag("set", "database.password", PASSWORD, dynamic=False),),
         version=None, environment=None,
         text=f"helm upgrade payments ./chart --set database.password={PASSWORD}",
-        rewritable=False,
+        rewritable=False, why="the release name is computed at run time",
     )
     return RepoPlan(
         repo=RepoRef("shop/payments", "shop-payments", "https://gitlab.example.com/shop/pay.git"),

@@ -73,7 +73,8 @@ def test_references_keep_their_place_and_say_whether_they_were_rewritten() -> No
     refs = repo_json(review_repo(), CENTRAL)["references"]
     assert refs == [{"file": "deploy.sh", "line": 3, "source": "shell", "context": "",
                      "text": "helm upgrade payments ./chart --set database.password=<redacted>",
-                     "environment": None, "rewritable": False}]
+                     "environment": None, "rewritable": False,
+                     "why": "the release name is computed at run time"}]
 
 
 def test_blocked_repo_without_patch_and_lineage_has_nulls() -> None:

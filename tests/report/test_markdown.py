@@ -167,6 +167,7 @@ def test_references_left_unrewritten_are_listed_with_secrets_hidden() -> None:
     text = render(review_repo())
     assert "### Deploy references that still point at the embedded chart" in text
     assert "`deploy.sh:3`" in text
+    assert "— the release name is computed at run time" in text
     assert "--set database.password=<redacted>" in text
 
 

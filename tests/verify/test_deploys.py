@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from migrator.model import HelmInvocation, Kind, ValuesPlan
+from migrator.model import HelmInvocation, Kind, SetFlag, ValuesPlan
 from migrator.rewrite.target import DeployAfter
 from migrator.values.read import ForkValues
 from migrator.verify import deploys
@@ -23,11 +23,11 @@ def setup(tmp_path: Path) -> tuple[Sides, Verified]:
     return s, verify_environments(s, [environment("prod")], ValuesPlan({"name": "app"}, {}, ()))
 
 
-def deploy(release: str = "app", files: tuple[str, ...] = ("deploy/values.yaml",)
-           ) -> DeployAfter:
+def deploy(release: str = "app", files: tuple[str, ...] = ("deploy/values.yaml",),
+           flags: tuple[SetFlag, ...] = ()) -> DeployAfter:
     ref = HelmInvocation("Makefile", 7, "makefile", "deploy", "upgrade", release, "./chart",
                          "default", (), (), None, None, "helm upgrade")
-    return DeployAfter(ref, "prod", release, "default", "oci://x/central", "1.0.0", files, ())
+    return DeployAfter(ref, "prod", release, "default", "oci://x/central", "1.0.0", files, flags)
 
 
 def files(**texts: str) -> Callable[[str], str]:
@@ -66,3 +66,12 @@ def test_a_rewritten_deploy_that_does_not_render_names_its_command(tmp_path: Pat
     assert checked.failure is not None
     assert checked.failure.kind is Kind.DEPLOY_RENDER_FAILED
     assert (checked.failure.file, checked.failure.line) == ("Makefile", 7)
+
+
+def test_a_flag_helms_parser_refuses_is_that_deploys_failure_not_the_repos(tmp_path: Path) -> None:
+    s, verified = setup(tmp_path)
+    bad = (SetFlag("set", "image.repository", "{{.REGISTRY}}/app", False),)
+    checked = check_deploys(s, verified, [environment("prod")], [deploy(flags=bad)],
+                            files(deploy_values_yaml="name: app\n"))
+    assert checked.failure is not None and checked.failure.kind is Kind.DEPLOY_RENDER_FAILED
+    assert "has no value" in checked.failure.detail
