@@ -4,7 +4,8 @@
 
 Builds the central chart sources and an N-repo fleet (see migrator.demo.generate_fleet) in a
 temporary directory, runs `migrator plan` on it as a subprocess, and prints wall time, time per
-repo and peak memory of the plan process.
+repo and peak memory: of the plan process, of its largest process, and of all its processes
+together (the run and its planning workers, sampled every 0.1 s).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -51,6 +53,32 @@ def peak_children_mib() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+def tree_rss_mib(root_pid: int) -> float:
+    """Resident memory of `root_pid` and every process below it (Linux /proc)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            parents[int(proc.name)] = int(fields[1])
+            rss[int(proc.name)] = int(fields[21])
+        except (OSError, IndexError, ValueError):
+            continue
+    total, todo = 0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    return total * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+
+
+def sample_tree_peak(pid: int, done: threading.Event, peak: list[float]) -> None:
+    while not done.wait(0.1):
+        peak[0] = max(peak[0], tree_rss_mib(pid))
+
+
 def bench(root: Path, repos: int, jobs: int | None) -> int:
     started = time.perf_counter()
     central = demo.build_central(root / "central")
@@ -66,17 +94,28 @@ def bench(root: Path, repos: int, jobs: int | None) -> int:
     started = time.perf_counter()
     with log.open("w") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        done, tree_peak = threading.Event(), [0.0]
+        sampler = threading.Thread(target=sample_tree_peak, args=(process.pid, done, tree_peak))
+        sampler.start()
         # wait4 reports the plan process (and the children it reaped) alone, whereas
         # getrusage(RUSAGE_CHILDREN) also counts the git processes that built the fleet.
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
+        done.set()
+        sampler.join()
     wall = time.perf_counter() - started
 
     print(f"exit status: {process.returncode}")
     print(f"wall time: {wall:.2f} s")
     print(f"per repo: {wall / repos * 1000:.1f} ms")
-    print(f"peak memory: {usage.ru_maxrss / 1024:.1f} MiB (migrator plan); all children: "
-          f"{peak_children_mib():.1f} MiB, fleet-building git alone: {baseline:.1f} MiB")
+    # Less sensitive than wall time to what else the machine runs.
+    print(f"cpu time: {usage.ru_utime + usage.ru_stime:.1f} s (migrator plan and every process "
+          "it waited for)")
+    print(f"peak memory: {usage.ru_maxrss / 1024:.1f} MiB (largest process of migrator plan); "
+          f"all children: {peak_children_mib():.1f} MiB, fleet-building git alone: "
+          f"{baseline:.1f} MiB")
+    print(f"peak memory of all migrator plan processes together: {tree_peak[0]:.1f} MiB "
+          f"(sampled every 0.1 s)")
     if process.returncode != 0:
         tail = log.read_text().strip().splitlines()[-15:]
         print("migrator plan failed:", *tail, sep="\n  ", file=sys.stderr)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -23,7 +26,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from migrator import config, suggest
+from migrator import config, lock, suggest
 from migrator.errors import ConfigError, MigratorError
 from migrator.journal import Journal
 from migrator.lineage.match import DEFAULT_MIN_LINEAGE
@@ -34,6 +37,7 @@ from migrator.propose import apply as propose
 from migrator.report import planstate as shards
 from migrator.report.reasons import reason
 from migrator.track import status as track
+from migrator.verify.render import RenderLimits
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Move a fleet of forked Helm charts onto one central chart.")
@@ -47,6 +51,14 @@ _STYLE = {Verdict.READY: "green", Verdict.REVIEW: "yellow", Verdict.BLOCKED: "re
 @app.callback()
 def _root() -> None:
     """Move a fleet of forked Helm charts onto one central chart."""
+
+
+@contextmanager
+def _exclusive(settings: config.PlanSettings) -> Iterator[None]:
+    """One run at a time in a work dir and in an --out: a second one waits a little, then
+    stops naming the run that holds them."""
+    with lock.hold(settings.work.create().root, "work dir"), lock.hold(settings.out, "--out"):
+        yield
 
 
 def _fail_usage(message: str) -> typer.Exit:
@@ -66,8 +78,52 @@ def _reported_errors() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def run_plan(settings: config.PlanSettings, quiet: bool = False) -> FleetPlan:
-    """discover -> fetch -> plan every repo -> write reports, with a progress bar."""
+class _Signals:
+    """SIGINT (Ctrl-C) and SIGTERM. While repos are planned, the first one stops the plan: the
+    repos that finished are reported and the command exits 128 + the signal's number (130 for
+    Ctrl-C). At any other moment, or the second time, the command ends at once, same status."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.received: int | None = None
+        self.planning = False
+
+    @contextmanager
+    def handled(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield  # only the main thread may handle signals (a library caller's thread)
+            return
+        old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for s, handler in old.items():
+                signal.signal(s, handler)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.planning and self.received is None:
+            self.received = signum
+            self.stop.set()
+            return
+        raise typer.Exit(128 + signum)
+
+    def exit_if_received(self, fleet: FleetPlan, out_dir: Path) -> None:
+        """Say on stderr that the plan was stopped, and exit, if it was."""
+        if self.received is None:
+            return
+        name = signal.Signals(self.received).name
+        planned = len(fleet.repos)
+        total = planned + len(fleet.unplanned)
+        err.print(f"[red]interrupted[/red] by {name}: {planned} of {total} repos planned, "
+                  f"{len(fleet.unplanned)} not; the reports of those planned are in "
+                  f"{escape(str(out_dir))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(128 + self.received)
+
+
+def run_plan(settings: config.PlanSettings, quiet: bool = False,
+             signals: _Signals | None = None) -> FleetPlan:
+    """discover -> fetch -> plan every repo -> write reports, with a progress bar. A stop asked
+    through `signals` ends the planning early: the repos that finished are reported."""
     from migrator.report.write import write_reports
 
     pipeline.check_settings(settings)
@@ -88,8 +144,15 @@ def run_plan(settings: config.PlanSettings, quiet: bool = False) -> FleetPlan:
                                if counts[v])
             progress.update(task, advance=1, verdicts=summary)
 
-        fleet = pipeline.plan_fleet(repos, settings, on_done=done,
-                                    git_env=pipeline.git_env(settings))
+        if signals is not None:
+            signals.planning = True
+        try:
+            fleet = pipeline.plan_fleet(repos, settings, on_done=done,
+                                        git_env=pipeline.git_env(settings),
+                                        stop=signals.stop if signals is not None else None)
+        finally:
+            if signals is not None:
+                signals.planning = False
     write_reports(fleet, settings.out)
     shards.save_state(fleet, settings.out)
     return fleet
@@ -157,6 +220,15 @@ MinLineageOpt = Annotated[float | None, typer.Option(
     "--min-lineage", min=0.0, max=1.0, help="Lineage score (0-1) below which a chart is not "
     f"derived from the central chart or a family, and skipped (default "
     f"{DEFAULT_MIN_LINEAGE}).")]
+RenderTimeoutOpt = Annotated[float | None, typer.Option(
+    "--render-timeout", help="Seconds one Helm render may take; past it the render is stopped "
+    f"and its chart blocked (default {RenderLimits().seconds:g}).")]
+RenderMemoryOpt = Annotated[int | None, typer.Option(
+    "--render-memory-mib", help="MiB of memory a planning worker may hold while it renders; "
+    f"past it the render is stopped and its chart blocked (default {RenderLimits().memory_mib}).")]
+RenderOutputOpt = Annotated[int | None, typer.Option(
+    "--render-output-mib", help="MiB of text one Helm render may produce; past it the chart is "
+    f"blocked (default {RenderLimits().output_mib}).")]
 
 
 def _fleet_flags(fleet: Path | None, gitlab_url: str | None, group: str | None,
@@ -202,6 +274,9 @@ def plan(
     = False,
     fresh: FreshOpt = False,
     min_lineage: MinLineageOpt = None,
+    render_timeout: RenderTimeoutOpt = None,
+    render_memory_mib: RenderMemoryOpt = None,
+    render_output_mib: RenderOutputOpt = None,
     config_file: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
@@ -212,13 +287,17 @@ def plan(
         central=central, families=families, target_version=target_version, out=out_dir,
         jobs=jobs, central_name=central_name, central_path=central_path, chart_ref=chart_ref,
         style=style, inherited=inherited, work=work, shard=shard, force=force, fresh=fresh,
-        min_lineage=min_lineage,
+        min_lineage=min_lineage, render_timeout=render_timeout,
+        render_memory_mib=render_memory_mib, render_output_mib=render_output_mib,
     )
-    with _reported_errors():
+    signals = _Signals()
+    with _reported_errors(), signals.handled(), ExitStack() as held:
         settings = config.plan_settings(config.load_file(config_file), flags)
-        result = run_plan(settings, quiet)
-    if not quiet:
-        print_summary(result, settings.out)
+        held.enter_context(_exclusive(settings))
+        result = run_plan(settings, quiet, signals)
+        if not quiet:
+            print_summary(result, settings.out)
+        signals.exit_if_received(result, settings.out)
     raise typer.Exit(_exit_code(result))
 
 
@@ -255,6 +334,9 @@ def apply(
         help="URL of the full report for cut descriptions ({slug}, {name}).")] = None,
     fresh: FreshOpt = False,
     min_lineage: MinLineageOpt = None,
+    render_timeout: RenderTimeoutOpt = None,
+    render_memory_mib: RenderMemoryOpt = None,
+    render_output_mib: RenderOutputOpt = None,
     config_file: ConfigOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
@@ -268,12 +350,16 @@ def apply(
         central=central, families=families, target_version=target_version, out=out_dir,
         jobs=jobs, chart_ref=chart_ref, style=style, work=work, shard=shard, force=force,
         fresh=fresh, limit=limit, canary=canary, label=tuple(label or ()),
-        report_link=report_link, min_lineage=min_lineage,
+        report_link=report_link, min_lineage=min_lineage, render_timeout=render_timeout,
+        render_memory_mib=render_memory_mib, render_output_mib=render_output_mib,
     )
-    with _reported_errors():
+    signals = _Signals()
+    with _reported_errors(), signals.handled(), ExitStack() as held:
         file_cfg = config.load_file(config_file)
         settings = config.plan_settings(file_cfg, flags.plan_flags())
-        fleet_plan = run_plan(settings, quiet=True)
+        held.enter_context(_exclusive(settings))
+        fleet_plan = run_plan(settings, quiet=True, signals=signals)
+        signals.exit_if_received(fleet_plan, settings.out)  # nothing is proposed then
         outcomes = propose.run_apply(
             fleet_plan.repos, fleet_plan.central,
             config.propose_settings(file_cfg, settings, flags, plan_id=fleet_plan.plan_id,
@@ -306,6 +392,7 @@ def status(
     token_var: TokenVarOpt = None,
     allow_clone_host: AllowCloneHostOpt = None,
     work: WorkOpt = None,
+    shard: ShardOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
     = False,
     config_file: ConfigOpt = None,
@@ -314,12 +401,12 @@ def status(
     flags = config.StatusFlags(
         repos=_fleet_flags(fleet, gitlab_url, group, project, topic, include, exclude,
                            include_archived, include_forks, token_var, allow_clone_host),
-        work=work,
+        work=work, shard=shard,
     )
     with _reported_errors():
         settings = config.status_settings(config.load_file(config_file), flags)
         repos = pipeline.discover_fleet(settings.fleet, settings.gitlab, settings.include,
-                                        settings.exclude)
+                                        settings.exclude, settings.shard)
         with Journal.open(settings.work) as journal:
             rows = track.status(repos, settings.track, journal)
     summary = track.summarize(rows)
@@ -384,28 +471,98 @@ def mappings_suggest(
         out.print(f"wrote {path}", highlight=False)
 
 
+central_app = typer.Typer(no_args_is_help=True, help="Work with the central chart.")
+app.add_typer(central_app, name="central")
+
+
+@central_app.command("suggest")
+def central_suggest(
+    plan_dir: Annotated[Path, typer.Option("--plan", help="The --out dir of a `plan` run.")],
+    central_git: Annotated[Path, typer.Option(
+        "--central-git", help="The central chart's git repository (tags v<version>).")],
+    central_path: Annotated[str | None, typer.Option(
+        help="Chart path inside the repository (default: its root).")] = None,
+    kinds: Annotated[str | None, typer.Option(
+        "--kinds", help="Customization kinds to add hatches for, comma-separated "
+        "(default: those of the plan's unblock order a hatch carries).")] = None,
+    write: Annotated[bool, typer.Option(
+        "--write", help="Commit it on branch central-suggest/<version> and write the patch "
+        "beside the plan; without it, only report.")] = False,
+) -> None:
+    """Propose the central-chart change that adds hatches (off by default) for what blocks the
+    fleet, proved neutral for current users by rendering."""
+    from migrator.central import suggest as central
+
+    wanted = tuple(k.strip() for k in kinds.split(",") if k.strip()) if kinds else None
+    with _reported_errors():
+        made = central.suggest(central_git, shards.load_state(plan_dir), wanted, central_path)
+        for line in central.report(made):
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
+        if not made.proof.holds:
+            err.print("[red]not written:[/red] the change is not neutral for current users "
+                      "(see the differences above)", highlight=False)
+            raise typer.Exit(1)
+        if write:
+            sha, patch = central.write(made, plan_dir)
+            out.print(f"committed {sha[:12]} on branch {made.branch} of {central_git} (not "
+                      f"pushed, not tagged); patch: {patch}", markup=False, highlight=False,
+                      soft_wrap=True)
+
+
 @app.command()
 def demo(
     directory: Annotated[Path, typer.Argument(help="Work directory for the demo.")]
     = Path(".demo"),
     jobs: Annotated[int | None, typer.Option(help="Repos planned in parallel.")] = None,
 ) -> None:
-    """Build the demo fleet and central chart from fixtures/, plan it, print the summary."""
+    """Build the demo fleet and central chart from fixtures/, plan it, print the summary and
+    the unblock order; then add the hatches the fleet needs to the central chart (`central
+    suggest`, released as the next version) and plan the fleet on that version."""
+    from dataclasses import replace
+
     from migrator import demo as demo_fixtures
+    from migrator.central import gaps
+    from migrator.central import suggest as central
+    from migrator.report.gaps import cumulative_sentence
 
     directory = directory.resolve()
-    sources = demo_fixtures.build_central(directory / "central")
-    fleet_dir = directory / "fleet"
-    demo_fixtures.build_fleet(fleet_dir)
-    flags = config.PlanFlags(
-        repos=config.FleetFlags(fleet=fleet_dir), central=sources.repo_dir,
-        families=sources.families_dir, target_version=demo_fixtures.TARGET_VERSION,
-        out=directory / "out", work=directory / "work", jobs=jobs,
-    )
     with _reported_errors():
+        sources = demo_fixtures.build_central(directory / "central")
+        fleet_dir = directory / "fleet"
+        demo_fixtures.build_fleet(fleet_dir)
+        flags = config.PlanFlags(
+            repos=config.FleetFlags(fleet=fleet_dir), central=sources.repo_dir,
+            families=sources.families_dir, target_version=demo_fixtures.TARGET_VERSION,
+            out=directory / "out", work=directory / "work", jobs=jobs,
+        )
         settings = config.plan_settings({}, flags)
         result = run_plan(settings)
     print_summary(result, settings.out)
+    order = gaps.gaps(result).order
+    out.print(f"\nunblock order ({settings.out / 'central-gaps.md'}):", highlight=False)
+    for i in range(len(order)):
+        out.print(f"  {i + 1}. {cumulative_sentence(order[:i + 1])}", highlight=False)
+    with _reported_errors():
+        made = demo_fixtures.release_suggestion(sources, result, settings.out)
+    out.print(f"\n$ migrator central suggest --plan {settings.out} --central-git "
+              f"{sources.git_dir} --write", markup=False, highlight=False, soft_wrap=True)
+    for line in central.report(made):
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
+    out.print(f"released: branch {made.branch} tagged v{made.new_version} "
+              f"(patch: {settings.out / made.patch_name})\n", markup=False, highlight=False,
+              soft_wrap=True)
+    with _reported_errors():
+        settings = config.plan_settings({}, replace(
+            flags, central=sources.git_dir, target_version=made.new_version,
+            out=directory / f"out-{made.new_version}"))
+        again = run_plan(settings)
+    print_summary(again, settings.out)
+    before = {p.repo.name: p.verdict for p in result.repos}
+    for plan in again.repos:
+        was = before.get(plan.repo.name)
+        if was is not None and was is not plan.verdict:
+            out.print(f"  {escape(plan.repo.name)}: {was.value} -> "
+                      f"[{_STYLE[plan.verdict]}]{plan.verdict.value}[/{_STYLE[plan.verdict]}]")
 
 
 def main() -> None:

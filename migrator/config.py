@@ -17,6 +17,9 @@ type error, never a key that silently falls back to the file. Example:
     jobs = 4
     inherited = "pin"                  # or "adopt"
     cosmetic_keys = ["helm.sh/chart", "app.kubernetes.io/version"]
+    render_timeout = 30                # seconds one Helm render may take
+    render_memory_mib = 2048           # resident memory of a planning worker while it renders
+    render_output_mib = 256            # text one render may produce
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from migrator.propose.settings import ProposeSettings
 from migrator.rewrite import STYLES, ArgoTarget, CiInclude, Style
 from migrator.track.status import TrackSettings
 from migrator.verify.manifests import DEFAULT_COSMETIC_KEYS
+from migrator.verify.render import RenderLimits
 from migrator.workdir import WorkDir
 
 DEFAULT_CHART_REF = "oci://registry.example.com/charts/app-template"
@@ -85,6 +89,9 @@ class PlanFlags:
     force: bool = False
     fresh: bool = False
     min_lineage: float | None = None
+    render_timeout: float | None = None
+    render_memory_mib: int | None = None
+    render_output_mib: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +116,9 @@ class ApplyFlags:
     label: tuple[str, ...] = ()
     report_link: str | None = None
     min_lineage: float | None = None
+    render_timeout: float | None = None
+    render_memory_mib: int | None = None
+    render_output_mib: int | None = None
 
     def plan_flags(self) -> PlanFlags:
         """How apply plans before it proposes."""
@@ -116,7 +126,9 @@ class ApplyFlags:
             repos=self.repos, central=self.central, families=self.families,
             target_version=self.target_version, out=self.out, jobs=self.jobs,
             chart_ref=self.chart_ref, style=self.style, work=self.work, shard=self.shard,
-            force=self.force, fresh=self.fresh, min_lineage=self.min_lineage)
+            force=self.force, fresh=self.fresh, min_lineage=self.min_lineage,
+            render_timeout=self.render_timeout, render_memory_mib=self.render_memory_mib,
+            render_output_mib=self.render_output_mib)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,6 +137,7 @@ class StatusFlags:
 
     repos: FleetFlags = FleetFlags()
     work: Path | None = None
+    shard: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +188,7 @@ class PlanSettings:
     argocd: ArgoTarget | None = None
     fresh: bool = False  # plan every repo again, even when its inputs did not change
     min_lineage: float = DEFAULT_MIN_LINEAGE  # lineage score below which a chart is skipped
+    render_limits: RenderLimits = RenderLimits()  # past them a render is stopped
 
 
 @dataclass(frozen=True)
@@ -185,6 +199,7 @@ class StatusSettings:
     track: TrackSettings
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    shard: tuple[int, int] | None = None  # (k, n): the repos of shard k of n, as plan splits
 
 
 # Every key migrator.toml may hold: a typo is an error, not a silently ignored setting.
@@ -192,7 +207,8 @@ KNOWN_KEYS: dict[str, frozenset[str]] = {
     "central": frozenset({"source", "name", "path", "target_version", "ref", "families",
                           "min_lineage"}),
     "plan": frozenset({"fleet", "out", "work", "jobs", "inherited", "mappings", "cosmetic_keys",
-                       "values_dir", "shard", "include", "exclude"}),
+                       "values_dir", "shard", "include", "exclude", "render_timeout",
+                       "render_memory_mib", "render_output_mib"}),
     "gitlab": frozenset({"url", "group", "projects", "topics", "include_archived",
                          "include_forks", "token_var", "allowed_clone_hosts",
                          "max_response_mib"}),
@@ -263,15 +279,20 @@ def plan_settings(file_cfg: Mapping[str, Any], flags: PlanFlags) -> PlanSettings
     min_lineage = _min_lineage(_given(flags.min_lineage, central, "min_lineage",
                                       DEFAULT_MIN_LINEAGE))
     rewrite = _section(file_cfg, "rewrite")
+    shard = parse_shard(flags.shard or plan.get("shard"))
     style = str(flags.style or rewrite.get("style", "values-only"))
     if style not in STYLES:
         raise ConfigError(f"--style {style}: expected one of {', '.join(STYLES)}")
+    work = _work(flags.work, plan, fleet_identity(Path(fleet) if fleet else None, gitlab, shard))
+    if work.root.resolve() == Path(out).resolve():
+        raise ConfigError(f"--out {out} is the work dir too: reports are published, the work "
+                          "dir is private; give them different directories")
     return PlanSettings(
         fleet=Path(fleet) if fleet else None,
         central=Path(source),
         target_version=str(target_version),
         out=Path(out),
-        work=_work(flags.work, plan, Path(out)),
+        work=work,
         jobs=jobs,
         central_name=_given(flags.central_name, central, "name"),
         central_path=_given(flags.central_path, central, "path"),
@@ -282,7 +303,7 @@ def plan_settings(file_cfg: Mapping[str, Any], flags: PlanFlags) -> PlanSettings
         cosmetic_keys=tuple(plan.get("cosmetic_keys", DEFAULT_COSMETIC_KEYS)),
         values_dir=str(plan.get("values_dir", "deploy")),
         force=flags.force,
-        shard=parse_shard(flags.shard or plan.get("shard")),
+        shard=shard,
         include=tuple(flags.repos.include or plan.get("include", ())),
         exclude=tuple(flags.repos.exclude or plan.get("exclude", ())),
         gitlab=gitlab,
@@ -291,7 +312,30 @@ def plan_settings(file_cfg: Mapping[str, Any], flags: PlanFlags) -> PlanSettings
         argocd=_argocd(rewrite),
         fresh=flags.fresh,
         min_lineage=min_lineage,
+        render_limits=_render_limits(flags, plan),
     )
+
+
+def _render_limits(flags: PlanFlags, plan: Mapping[str, Any]) -> RenderLimits:
+    """--render-timeout, --render-memory-mib, --render-output-mib, else [plan] render_*."""
+    default = RenderLimits()
+    seconds = _positive(_given(flags.render_timeout, plan, "render_timeout", default.seconds),
+                        "--render-timeout (or [plan] render_timeout)", "a number of seconds",
+                        whole=False)
+    memory = _positive(_given(flags.render_memory_mib, plan, "render_memory_mib",
+                              default.memory_mib),
+                       "--render-memory-mib (or [plan] render_memory_mib)", "a whole number of MiB")
+    output = _positive(_given(flags.render_output_mib, plan, "render_output_mib",
+                              default.output_mib),
+                       "--render-output-mib (or [plan] render_output_mib)", "a whole number of MiB")
+    return RenderLimits(seconds=float(seconds), memory_mib=int(memory), output_mib=int(output))
+
+
+def _positive(value: Any, name: str, expected: str, whole: bool = True) -> float:
+    number = isinstance(value, int) or (not whole and isinstance(value, float))
+    if isinstance(value, bool) or not number or not value > 0:
+        raise ConfigError(f"{name} {value!r}: expected {expected}, more than 0")
+    return float(value)
 
 
 def _min_lineage(value: Any) -> float:
@@ -394,16 +438,37 @@ def default_mappings() -> Path:
     return Path(__file__).resolve().parents[1] / "mappings"
 
 
-def _work(flag: Path | None, plan: Mapping[str, Any], out: Path | None) -> WorkDir:
-    """--work, else [plan] work, else the default that goes with the reports' directory."""
+def _work(flag: Path | None, plan: Mapping[str, Any], fleet: tuple[str, str] | None
+          ) -> WorkDir:
+    """--work, else [plan] work, else the fleet's own in the user's cache directory."""
     if flag is not None:
         return WorkDir(flag)
     if plan.get("work"):
         return WorkDir(Path(plan["work"]))
-    if out is not None:
-        return WorkDir.default(out)
-    raise ConfigError("missing --work (the work dir apply used; or [plan] work/out in "
-                      "migrator.toml)")
+    if fleet is not None:
+        return WorkDir.default(*fleet)
+    raise ConfigError("missing --work, or the fleet (--fleet or --gitlab-url) whose work dir "
+                      "it is")
+
+
+def fleet_identity(fleet: Path | None, gitlab: GitLabOptions | None,
+                   shard: tuple[int, int] | None) -> tuple[str, str] | None:
+    """What makes a fleet's default work dir its own, and a label for it: the GitLab instance
+    and group (or projects), else the fleet's absolute path; and the shard. Filters (topics,
+    --include) are not in it: a narrower run of the same fleet reuses its clones."""
+    if gitlab is not None:
+        identity = (f"gitlab {gitlab.url} group={gitlab.group or ''} "
+                    f"projects={','.join(sorted(gitlab.projects))}")
+        label = (gitlab.group or "projects").rstrip("/").rsplit("/", 1)[-1]
+    elif fleet is not None:
+        path = fleet.resolve()
+        identity, label = f"fleet {path}", path.stem
+    else:
+        return None
+    if shard is not None:
+        identity += f" shard {shard[0]}/{shard[1]}"
+        label += f"-shard-{shard[0]}-of-{shard[1]}"
+    return identity, label
 
 
 def forge_settings(gitlab: GitLabOptions | None,
@@ -441,12 +506,14 @@ def propose_settings(file_cfg: Mapping[str, Any], plan: PlanSettings, flags: App
 
 
 def status_settings(file_cfg: Mapping[str, Any], flags: StatusFlags) -> StatusSettings:
-    """What `status` reads: the fleet as plan lists it, and the work dir and forge apply used.
-    Only --include/--exclude filter it, not [plan] include/exclude."""
+    """What `status` reads: the fleet as plan lists it (this shard of it), and the work dir
+    and forge apply used, found as plan finds them. Only --include/--exclude filter it, not
+    [plan] include/exclude."""
     gitlab = gitlab_options(file_cfg, flags.repos)
     plan = _section(file_cfg, "plan")
-    work = _work(flags.work, plan, Path(plan["out"]) if plan.get("out") else None)
     fleet = flags.repos.fleet or plan.get("fleet")
+    shard = parse_shard(flags.shard or plan.get("shard"))
+    work = _work(flags.work, plan, fleet_identity(Path(fleet) if fleet else None, gitlab, shard))
     return StatusSettings(
         fleet=Path(fleet) if fleet else None,
         gitlab=gitlab,
@@ -454,4 +521,5 @@ def status_settings(file_cfg: Mapping[str, Any], flags: StatusFlags) -> StatusSe
         track=TrackSettings(forge=forge_settings(gitlab, work)),
         include=flags.repos.include,
         exclude=flags.repos.exclude,
+        shard=shard,
     )

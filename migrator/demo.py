@@ -12,19 +12,21 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from migrator.central import suggest as central
 from migrator.errors import ConfigError, RepoError
 from migrator.git import run
-from migrator.model import Verdict
+from migrator.model import FleetPlan, Verdict
 from migrator.verify import render
 
 CENTRAL_NAME = "app-template"
 TARGET_VERSION = "2.0.0"
+SUGGESTED_VERSION = "2.1.0"  # what `central suggest` makes of TARGET_VERSION for the fleet
 HELPER_PREFIX = f"{CENTRAL_NAME}."
 
 # 2024-01-01T00:00:00Z; every commit is a fixed number of days after it.
@@ -165,10 +167,11 @@ def _data(text: str, repo: Path, what: str) -> str:
 
 
 def read_tree(root: Path) -> dict[str, str]:
-    """Every file under `root` as repo-relative path -> text."""
+    """Every file under `root` as repo-relative path -> text, line endings as they are (a CRLF
+    fixture stays CRLF in its repo)."""
     if not root.is_dir():
         raise RepoError(f"fixture directory not found: {root}")
-    return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+    return {p.relative_to(root).as_posix(): p.read_bytes().decode("utf-8")
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
@@ -201,6 +204,23 @@ def build_central(dest: Path, fixtures: Path | None = None) -> CentralSources:
     families = build_families(dest / "families", fixtures)
     return CentralSources(repo_dir=repo_dir, git_dir=git_dir, name=CENTRAL_NAME,
                           versions=versions, families_dir=dest / "families", families=families)
+
+
+def release_suggestion(sources: CentralSources, plan: FleetPlan | None, out: Path,
+                       kinds: Sequence[str] | None = None) -> central.Suggestion:
+    """The next central version as the platform team would make it: `central suggest` on the
+    git repository's HEAD (the latest version) for the kinds the plan's blocked repos need
+    (or `kinds`), proved against the plan, committed on its branch with the patch in `out`,
+    then released: tagged `v<version>` on that commit (plan it with `--central <git_dir>`)."""
+    made = central.suggest(sources.git_dir, plan, kinds)
+    when = f"{_EPOCH + len(sources.versions) * _DAY} +0000"
+    name, _, email = _RELEASER.partition(" <")
+    sha, _ = central.write(made, out, author=(name, email.rstrip(">")), when=when)
+    run(["tag", "-a", "-m", f"v{made.new_version}", "--end-of-options", f"v{made.new_version}",
+         sha], cwd=sources.git_dir,
+        env={"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email.rstrip(">"),
+             "GIT_COMMITTER_DATE": when})
+    return made
 
 
 def build_families(dest: Path, fixtures: Path | None = None) -> dict[str, tuple[str, ...]]:

@@ -13,10 +13,12 @@ allowed (never `ext::`), submodules are never fetched, and every URL or path rea
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
 import subprocess
+import tarfile
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -405,3 +407,39 @@ def push_branch(
             return False
         raise
     return True
+
+
+# --- reading and branching a repository in place (`central suggest`) -------------------------
+
+
+def files_at(repo: Path, ref: str, path: str = ".") -> dict[str, bytes]:
+    """Every regular file under `path` at commit `ref`, as repo-relative path -> content (the
+    work tree is not read: what is committed is what a patch against `ref` applies to)."""
+    sha = ref_sha(repo, ref)
+    if sha is None:
+        raise GitError(f"{repo}: no commit {ref!r}")
+    prefix = [] if path in ("", ".") else [path.strip("/")]
+    data = run_bytes(["archive", "--format=tar", sha, "--", *prefix], cwd=repo)
+    out: dict[str, bytes] = {}
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        for member in tar.getmembers():
+            handle = tar.extractfile(member) if member.isreg() else None
+            if handle is not None:
+                out[member.name] = handle.read()
+    return out
+
+
+def ref_sha(repo: Path, ref: str) -> str | None:
+    """The commit `ref` names in `repo`, or None when it names none."""
+    try:
+        return run(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
+                   cwd=repo).strip() or None
+    except GitError:
+        return None
+
+
+def create_branch(repo: Path, branch: str, sha: str) -> None:
+    """Point the new local branch `branch` at `sha`; GitError when it exists already (nothing
+    is overwritten) or the name is not a valid branch name. HEAD and the work tree stay."""
+    run(["check-ref-format", "--branch", branch], cwd=repo)
+    run(["update-ref", "--create-reflog", f"refs/heads/{branch}", sha, ""], cwd=repo)

@@ -48,6 +48,7 @@ class Kind(StrEnum):
     # review
     FUNCTIONAL = "functional-differences"
     DEPLOY_LEFT = "deploy-left-for-a-person"
+    HATCH_DEPLOY_TIME = "deploy-time-value-in-hatch"  # a hatch would freeze a --set $VAR
     # blocked
     DESTRUCTIVE = "destructive-difference"
     CUSTOMIZED = "template-customization"
@@ -60,6 +61,8 @@ class Kind(StrEnum):
     STILL_USED = "still-used"  # files still name the chart after the rewrite: it is kept
     DEPENDENCY_KEPT = "dependency-not-carried"  # a chart dependency enabled in an environment:
     # the central chart does not carry it
+    RENDER_LIMIT = "render-limit"  # a render ran over its time, memory or output limit (or
+    # ended the process rendering it) and was stopped
     # error: the tool could not process it
     BAD_INPUT = "bad-input"  # a file the tool must read is missing, malformed or unsafe
     REWRITE_FAILED = "rewrite-failed"
@@ -79,6 +82,7 @@ _VERDICT = {
     Kind.IDENTICAL: Verdict.READY,
     Kind.FUNCTIONAL: Verdict.REVIEW,
     Kind.DEPLOY_LEFT: Verdict.REVIEW,
+    Kind.HATCH_DEPLOY_TIME: Verdict.REVIEW,
     Kind.DESTRUCTIVE: Verdict.BLOCKED,
     Kind.CUSTOMIZED: Verdict.BLOCKED,
     Kind.NOT_RENDERABLE: Verdict.BLOCKED,
@@ -89,6 +93,7 @@ _VERDICT = {
     Kind.VALUES_SHAPE: Verdict.BLOCKED,
     Kind.STILL_USED: Verdict.BLOCKED,
     Kind.DEPENDENCY_KEPT: Verdict.BLOCKED,
+    Kind.RENDER_LIMIT: Verdict.BLOCKED,
     Kind.BAD_INPUT: Verdict.ERROR,
     Kind.REWRITE_FAILED: Verdict.ERROR,
     Kind.FETCH_FAILED: Verdict.ERROR,
@@ -356,6 +361,38 @@ class EnvResult:
 
 
 @dataclass(frozen=True)
+class CentralValue:
+    """A value of the central chart that already expresses a customization: a mapping problem,
+    not a missing feature."""
+
+    key: str  # dotted: "istio.enabled", "volumes"
+    versions: tuple[str, ...]  # the published versions whose defaults have it, oldest first
+    setting: str | None = None  # "true"/"false" for a switch; None: a value for any content
+
+
+@dataclass(frozen=True)
+class Customization:
+    """One thing a fork does that the migrated chart does not, by kind (central/kinds.py)."""
+
+    kind: str  # stable name: "extra-container", "extra-object:CronJob", "other", ...
+    resource: str | None  # "Deployment/gateway"; None for a values key
+    paths: tuple[str, ...]  # manifest field paths; the values path for a values key
+    environments: tuple[str, ...]
+    blocks: bool  # it keeps the chart blocked (destructive, or from an edited template)
+    file: str | None = None  # repo-relative: the fork's template (or values file) behind it
+    line: int | None = None  # 1-based, in `file`, when the text could be found
+    diff_class: DiffClass | None = None  # None for a values key
+    why: str = ""  # the difference's own words ("immutable field spec.selector")
+    expressed_by: tuple[CentralValue, ...] = ()  # central values that could already say it
+
+    @property
+    def where(self) -> str | None:
+        if self.file is None:
+            return None
+        return f"{self.file}:{self.line}" if self.line is not None else self.file
+
+
+@dataclass(frozen=True)
 class ChartPlan:
     path: str
     name: str
@@ -370,6 +407,11 @@ class ChartPlan:
     app_version: str | None = None
     source_values_files: tuple[str, ...] = ()  # the fork's values files (before)
     notices: tuple[Notice, ...] = ()  # what a reviewer should know (its dependencies...)
+    # what the migration would change, by kind, for a blocked or review chart (central/)
+    customizations: tuple[Customization, ...] = ()
+    # what else blocks it, that no central-chart feature removes (a render failure, files
+    # still using the chart, a dependency the central chart does not carry)
+    held_by: tuple[Outcome, ...] = ()
 
     @property
     def verdict(self) -> Verdict:
@@ -413,6 +455,13 @@ class FleetPlan:
     repos: tuple[RepoPlan, ...]
     tool_version: str
     plan_id: str  # short hash naming this plan in reports
+    # The repos of the fleet an interrupted run (Ctrl-C) did not plan, by name: `repos` holds
+    # those it finished.
+    unplanned: tuple[str, ...] = ()
 
     def count(self, verdict: Verdict) -> int:
         return sum(1 for r in self.repos if r.verdict is verdict)
+
+    @property
+    def interrupted(self) -> bool:
+        return bool(self.unplanned)

@@ -8,6 +8,8 @@
       review/<slug>/        merge requests as review bundles, when there is no GitLab (apply)
       logs/<slug>-*.log     tracebacks of internal errors, named in the repo's reason
 
+It lives outside --out: unless --work or `[plan] work` names it, in the user's cache directory,
+one per fleet (`WorkDir.default`), which `plan`, `apply` and `status` of that fleet all find.
 This module is the only one that spells that layout; everything else asks a `WorkDir`. CI keeps
 the work dir in `cache:`, never in `artifacts:`: nothing here is meant for people.
 """
@@ -17,17 +19,36 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
+import stat
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-# Where the work dir goes when neither --work nor [plan] work says: inside --out, as it always
-# has. One place to change when it moves to a user cache directory.
-DEFAULT_NAME = ".work"
+from migrator.errors import ConfigError
+
+CACHE_NAME = "migrator"  # the folder of the default work dirs in the user's cache directory
 PATCHES = "patches"
 _KEY_BYTES = 32
+# What says a directory is a work dir (".migrator.lock": `lock.LOCK_FILE`, of a run killed early)
+_OURS = ("journal.sqlite", "hash.key", "cache", "logs", "patches", "review", ".migrator.lock")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def cache_home(environ: Mapping[str, str] = os.environ) -> Path:
+    """The user's cache directory: $XDG_CACHE_HOME when it is an absolute path (the XDG base
+    directory rules ignore a relative one), else ~/.cache."""
+    xdg = environ.get("XDG_CACHE_HOME", "")
+    if os.path.isabs(xdg):
+        return Path(xdg)
+    home = environ.get("HOME", "")
+    if not os.path.isabs(home):
+        raise ConfigError("no cache directory for the work dir (neither XDG_CACHE_HOME nor "
+                          "HOME is set): give --work")
+    return Path(home) / ".cache"
 
 
 def private_patch(slug: str) -> str:
@@ -40,9 +61,14 @@ class WorkDir:
     root: Path
 
     @classmethod
-    def default(cls, out: Path) -> WorkDir:
-        """The work dir of a run that writes its reports to `out` and names no other."""
-        return cls(out / DEFAULT_NAME)
+    def default(cls, fleet: str, label: str = "fleet",
+                environ: Mapping[str, str] = os.environ) -> WorkDir:
+        """The work dir of a fleet when none is named: `<cache>/migrator/<label>-<hash>`, the
+        hash of `fleet` (whatever identifies it: the GitLab group, the fleet's path, the
+        shard), the label for a person looking in the cache directory."""
+        digest = hashlib.sha256(fleet.encode("utf-8")).hexdigest()[:12]
+        name = _UNSAFE.sub("-", label).strip(".-")[:40] or "fleet"
+        return cls(cache_home(environ) / CACHE_NAME / f"{name}-{digest}")
 
     @property
     def cache(self) -> Path:
@@ -77,9 +103,33 @@ class WorkDir:
         return self.root / private_patch(slug)
 
     def create(self) -> WorkDir:
-        """Make the directory (0700 when this creates it; an existing one keeps its mode)."""
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        """Make the directory, private (0700): it holds every repo's files. An existing one
+        that others may read is made private when it is empty or already a work dir (a CI
+        cache restored with looser modes); any other is refused, not changed."""
+        try:
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            mode = stat.S_IMODE(self.root.stat().st_mode)
+        except FileExistsError as exc:
+            raise ConfigError(f"work dir {self.root} is a file, not a directory") from exc
+        except OSError as exc:
+            raise ConfigError(f"work dir {self.root}: {exc.strerror or exc}") from exc
+        if not self.root.is_dir():
+            raise ConfigError(f"work dir {self.root} is not a directory")
+        if mode & 0o077:
+            self._make_private(mode)
         return self
+
+    def _make_private(self, mode: int) -> None:
+        ours = not any(self.root.iterdir()) or any((self.root / n).exists() for n in _OURS)
+        if not ours:
+            raise ConfigError(f"work dir {self.root} may be read by others (mode {mode:o}) and "
+                              "is not one migrator made: make it private (chmod 700) or name "
+                              "another (--work)")
+        try:
+            self.root.chmod(0o700)
+        except OSError as exc:
+            raise ConfigError(f"work dir {self.root} may be read by others (mode {mode:o}) and "
+                              f"cannot be made private: {exc.strerror or exc}") from exc
 
     def new_log(self, slug: str) -> Path:
         """A new empty file (0600) under logs/ for one traceback of the repo with this slug.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,13 @@ from migrator.model import FleetPlan
 from migrator.pipeline import fleet as pipeline
 
 TARGET = "2.0.0"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Default work dirs (`$XDG_CACHE_HOME/migrator/...`) go to a temporary directory, never
+    the user's cache: every test, and every process a test starts, sees this one."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,8 @@ from migrator.pipeline import fleet as pipeline
 from migrator.propose import apply as propose
 from migrator.propose.settings import ProposeSettings
 from migrator.track import status as track
-from migrator.workdir import WorkDir
+from migrator.verify.render import RenderLimits
+from migrator.workdir import WorkDir, cache_home
 
 # They choose the config file and the output, not a setting.
 NOT_SETTINGS = {"--config", "--quiet", "--json"}
@@ -61,6 +62,11 @@ PLANNED: dict[str, Check] = {
     "--force": (["--force"], lambda s: s.force, True),
     "--fresh": (["--fresh"], lambda s: s.fresh, True),
     "--min-lineage": (["--min-lineage", "0.6"], lambda s: s.min_lineage, 0.6),
+    "--render-timeout": (["--render-timeout", "12.5"], lambda s: s.render_limits.seconds, 12.5),
+    "--render-memory-mib": (["--render-memory-mib", "900"],
+                            lambda s: s.render_limits.memory_mib, 900),
+    "--render-output-mib": (["--render-output-mib", "64"],
+                            lambda s: s.render_limits.output_mib, 64),
 }
 PLAN: dict[str, Check] = {
     **PLANNED,
@@ -78,7 +84,10 @@ PROPOSED: dict[str, Check] = {
     "--report-link": (["--report-link", "https://ci.example.com/{slug}"],
                       lambda s: s.report_link, "https://ci.example.com/{slug}"),
 }
-STATUS = FLEET
+STATUS: dict[str, Check] = {
+    **FLEET,
+    "--shard": (["--shard", "2/5"], lambda s: s.shard, (2, 5)),
+}
 
 
 def _options(command: str) -> set[str]:
@@ -127,7 +136,7 @@ def captured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
     for name in ("plan_settings", "propose_settings", "status_settings"):
         spy(name)
     central = CentralInfo("app-template", "charts", "3.1.4", ("3.1.4",), "oci://x")
-    monkeypatch.setattr(cli, "run_plan", lambda settings, quiet=False: FleetPlan(
+    monkeypatch.setattr(cli, "run_plan", lambda settings, quiet=False, signals=None: FleetPlan(
         central=central, repos=(), tool_version="0.0.0", plan_id="abc1234"))
     monkeypatch.setattr(propose, "run_apply", lambda *a, **kw: [])
     monkeypatch.setattr(pipeline, "discover_fleet", lambda *a, **kw: [])
@@ -176,8 +185,10 @@ def test_without_gitlab_apply_and_status_use_the_same_review_bundles(
         captured: dict[str, Any]) -> None:
     CliRunner().invoke(cli.app, ["apply", "--fleet", "repos", "--central", "charts",
                                  "--target-version", "3.1.4", "--out", "reports", "-q"])
-    CliRunner().invoke(cli.app, ["status", "--fleet", "repos", "--work", "reports/.work"])
-    bundles = LocalForgeSettings(WorkDir(Path("reports/.work")).review)
+    CliRunner().invoke(cli.app, ["status", "--fleet", "repos"])  # no --work: found as plan's
+    work = captured["plan_settings"].work
+    assert work.root.is_relative_to(cache_home()) and not work.root.is_relative_to(Path.cwd())
+    bundles = LocalForgeSettings(work.review)
     assert captured["propose_settings"].forge == bundles
     assert captured["status_settings"].track.forge == bundles
 
@@ -201,13 +212,17 @@ def test_flags_win_over_migrator_toml_and_the_file_fills_the_rest(tmp_path: Path
     assert (settings.central, settings.target_version) == (Path("from-file"), "2.0.0")
     assert (settings.fleet, settings.jobs, settings.include) == (
         Path("file-fleet"), 2, ("flag-*",))
-    assert settings.work == WorkDir.default(Path("file-out"))
+    assert settings.work == WorkDir.default(*config.fleet_identity(Path("file-fleet"), None,
+                                                                    None))
 
 
 def test_status_finds_the_work_dir_plan_used_or_asks_for_it() -> None:
-    by_out = config.status_settings({"plan": {"out": "o"}}, config.StatusFlags(
-        repos=config.FleetFlags(fleet=Path("f"))))
-    assert by_out.work == WorkDir.default(Path("o"))
+    planned = config.plan_settings({}, config.PlanFlags(
+        repos=config.FleetFlags(fleet=Path("f")), central=Path("c"), target_version="1",
+        out=Path("o"), shard="2/3"))
+    by_fleet = config.status_settings({"plan": {"out": "o"}}, config.StatusFlags(
+        repos=config.FleetFlags(fleet=Path("f")), shard="2/3"))
+    assert by_fleet.work == planned.work and by_fleet.shard == (2, 3)
     by_file = config.status_settings({"plan": {"out": "o", "work": "w"}}, config.StatusFlags())
     assert by_file.work == WorkDir(Path("w"))
     with pytest.raises(ConfigError, match="missing --work"):
@@ -228,3 +243,24 @@ def test_the_propose_defaults_hold_without_apply_options() -> None:
     defaults = ProposeSettings()
     assert proposed.labels == defaults.labels and not proposed.force
     assert (proposed.limit, proposed.canary, proposed.report_link) == (4, None, None)
+
+
+def test_render_limits_come_from_migrator_toml_and_flags_win() -> None:
+    base = config.PlanFlags(repos=config.FleetFlags(fleet=Path("f")), central=Path("c"),
+                            target_version="1", out=Path("o"))
+    assert config.plan_settings({}, base).render_limits == RenderLimits(30.0, 2048, 256)
+    file_cfg = {"plan": {"render_timeout": 5, "render_memory_mib": 512, "render_output_mib": 8}}
+    assert config.plan_settings(file_cfg, base).render_limits == RenderLimits(5.0, 512, 8)
+    flagged = dataclasses.replace(base, render_timeout=0.5, render_output_mib=1)
+    assert config.plan_settings(file_cfg, flagged).render_limits == RenderLimits(0.5, 512, 1)
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("render_timeout", 0), ("render_timeout", -3), ("render_timeout", "30"),
+    ("render_memory_mib", 1.5), ("render_memory_mib", True), ("render_output_mib", 0),
+])
+def test_a_render_limit_that_is_not_a_positive_number_is_refused(key: str, value: object) -> None:
+    flags = config.PlanFlags(repos=config.FleetFlags(fleet=Path("f")), central=Path("c"),
+                             target_version="1", out=Path("o"))
+    with pytest.raises(ConfigError, match=f"\\[plan\\] {key}\\) {value!r}: expected"):
+        config.plan_settings({"plan": {key: value}}, flags)

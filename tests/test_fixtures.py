@@ -25,7 +25,10 @@ VERSIONS = demo.central_versions()
 CASES = demo.case_names()
 CENTRAL = demo.central_chart_dir()
 HELPERS = ("name", "fullname", "chart", "labels", "selectorLabels", "serviceAccountName")
-READY = [c for c in CASES if fixture_cases.expected(c).verdict is Verdict.READY]
+# (case, chart) for every chart the plan migrates with identical manifests, in any repo: a chart
+# can be ready beside a blocked one.
+READY_CHARTS = [(c, chart.path) for c in CASES
+                for chart in fixture_cases.expected(c).ready_charts()]
 FAMILY = "web-service"
 FAMILY_VERSIONS = demo.family_versions(FAMILY)
 FAMILY_DIR = demo.families_dir() / FAMILY
@@ -503,7 +506,10 @@ def test_every_case_has_a_spec_and_an_expectation(case: str) -> None:
     assert spec.description and expectation.reason
     if expectation.verdict is Verdict.READY:
         assert expectation.classes == {DiffClass.COSMETIC}
-        assert all(chart.keep and chart.drop for chart in expectation.charts)
+    assert all(chart.keep and chart.drop for chart in expectation.ready_charts())
+    for chart in expectation.ready_charts():
+        reference = demo.case_dir(case) / "reference" / chart.name / "values.yaml"
+        assert reference.is_file(), chart.name
     if expectation.verdict is Verdict.SKIPPED:
         assert expectation.charts == ()
 
@@ -526,10 +532,14 @@ def test_every_case_builds_a_repo_with_a_fork_then_the_team_edits(
 def test_every_embedded_chart_is_a_renamed_fork_of_its_lineage(
         case: str, fleet: dict[str, Path]) -> None:
     for chart in fixture_cases.expected(case).charts:
+        if not chart.is_fork:
+            continue  # the team's own chart beside the fork (an umbrella)
         chart_dir = fleet[case] / chart.path
         # Chart.yaml read directly: ledger's chart cannot load (its values.yaml is broken).
         meta = YAML(typ="safe").load((chart_dir / "Chart.yaml").read_text())
-        assert (meta["name"], meta["version"]) == (chart.name, "0.1.0")
+        assert meta["name"] == chart.name
+        if chart.loads:
+            assert meta["version"] == "0.1.0"
         helpers = (chart_dir / "templates" / "_helpers.tpl").read_text()
         assert f'define "{chart.name}.fullname"' in helpers
         assert f"{chart.lineage_chart}." not in helpers
@@ -554,31 +564,70 @@ def test_every_fork_renders_with_its_own_values(case: str, fleet: dict[str, Path
             assert names == {env.release}
 
 
-@pytest.mark.parametrize("case", READY)
-def test_ready_cases_render_identically_on_the_central_chart_with_reference_values(
+def _chart(case: str, path: str) -> fixture_cases.ChartExpectation:
+    return next(c for c in fixture_cases.expected(case).charts if c.path == path)
+
+
+@pytest.mark.parametrize(("case", "path"), READY_CHARTS)
+def test_ready_charts_render_identically_on_the_central_chart_with_reference_values(
+        case: str, path: str, fleet: dict[str, Path]) -> None:
+    chart = _chart(case, path)
+    assert chart.environments
+    for env in chart.environments:
+        before = manifests(render(fleet[case] / chart.path, fork_values(fleet[case], env),
+                                  env.release, env.namespace))
+        after = manifests(render(CENTRAL / "2.0.0", reference_values(case, chart.name, env),
+                                 env.release, env.namespace))
+        assert after == before, f"{case} {chart.name} {env.name}"
+
+
+@pytest.mark.parametrize(("case", "path"), READY_CHARTS)
+def test_keep_and_drop_lists_agree_with_the_reference_values(case: str, path: str) -> None:
+    chart = _chart(case, path)
+    root = demo.case_dir(case) / "reference" / chart.name
+    base = load_values(root / "values.yaml")
+    assert [k for k in chart.keep if not has_path(base, k)] == []
+    assert [k for k in chart.drop if has_path(base, k)] == []
+    for env in chart.environments:
+        if env.name is None:
+            continue
+        own = load_values(root / f"values-{env.name}.yaml")
+        assert [k for k in env.keep if not has_path(own, k)] == [], env.name
+        assert [k for k in env.drop if has_path(own, k)] == [], env.name
+
+
+INVALID = [(c, chart.path) for c in CASES for chart in fixture_cases.expected(c).charts
+           if not chart.loads]
+NOT_FORKS = [(c, chart.path) for c in CASES for chart in fixture_cases.expected(c).charts
+             if not chart.is_fork]
+
+
+@pytest.mark.parametrize(("case", "path"), INVALID)
+def test_a_chart_expected_invalid_is_one_helm_refuses_to_load(
+        case: str, path: str, fleet: dict[str, Path]) -> None:
+    with pytest.raises(helm_python.HelmError, match="version"):
+        helm_python.Chart.load(fleet[case] / path)
+
+
+@pytest.mark.parametrize(("case", "path"), NOT_FORKS)
+def test_a_chart_expected_not_derived_has_no_template_of_its_own(
+        case: str, path: str, fleet: dict[str, Path]) -> None:
+    chart_dir = fleet[case] / path
+    meta = YAML(typ="safe").load((chart_dir / "Chart.yaml").read_text())
+    assert meta["dependencies"], "an umbrella pulls its charts as dependencies"
+    assert not (chart_dir / "templates").exists()
+    # and the fork beside it does not depend on it
+    others = [p for p in fleet[case].rglob("Chart.yaml") if p.parent != chart_dir]
+    assert others and all(path not in p.read_text() for p in others)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if fixture_cases.expected(c).crlf])
+def test_files_written_with_crlf_keep_their_line_endings_in_the_case_repo(
         case: str, fleet: dict[str, Path]) -> None:
-    for chart in fixture_cases.expected(case).charts:
-        for env in chart.environments:
-            before = manifests(render(fleet[case] / chart.path, fork_values(fleet[case], env),
-                                      env.release, env.namespace))
-            after = manifests(render(CENTRAL / "2.0.0", reference_values(case, chart.name, env),
-                                     env.release, env.namespace))
-            assert after == before, f"{case} {chart.name} {env.name}"
-
-
-@pytest.mark.parametrize("case", READY)
-def test_keep_and_drop_lists_agree_with_the_reference_values(case: str) -> None:
-    for chart in fixture_cases.expected(case).charts:
-        root = demo.case_dir(case) / "reference" / chart.name
-        base = load_values(root / "values.yaml")
-        assert [k for k in chart.keep if not has_path(base, k)] == []
-        assert [k for k in chart.drop if has_path(base, k)] == []
-        for env in chart.environments:
-            if env.name is None:
-                continue
-            own = load_values(root / f"values-{env.name}.yaml")
-            assert [k for k in env.keep if not has_path(own, k)] == [], env.name
-            assert [k for k in env.drop if has_path(own, k)] == [], env.name
+    for rel in fixture_cases.expected(case).crlf:
+        assert b"\r\n" in (demo.case_dir(case) / "overlay" / rel).read_bytes(), rel
+        data = (fleet[case] / rel).read_bytes()
+        assert b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b""), rel
 
 
 def test_payments_prod_sets_a_value_back_to_the_central_default(

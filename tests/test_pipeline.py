@@ -1,16 +1,25 @@
-"""Running the stages over the fleet: shared central chart, callbacks, parallel workers."""
+"""Running the stages over the fleet: shared central chart, callbacks, worker processes, the plan
+cache; the same reports whatever --jobs."""
 
 from __future__ import annotations
 
+import multiprocessing
+import re
+import shutil
+import sqlite3
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from migrator import config, demo
+from migrator import cli, config, demo
+from migrator.errors import MigratorError
 from migrator.lineage import catalog as central
 from migrator.model import Kind, RepoPlan, RepoRef
 from migrator.pipeline import fleet as pipeline
+from migrator.pipeline import worker
 from migrator.report.reasons import reason
 from migrator.verify import render
 from migrator.workdir import WorkDir
@@ -30,22 +39,14 @@ def test_each_central_version_is_loaded_once_per_process(
     settings = config.plan_settings({}, config.PlanFlags(
         repos=config.FleetFlags(fleet=fleet_dir), central=sources.repo_dir,
         target_version="2.0.0", out=tmp_path / "out", jobs=2))
-    repos = pipeline.discover(settings)
+    repos = pipeline.discover(settings)[:4]
     done: list[RepoPlan] = []
     pipeline.plan_fleet(repos, settings, on_done=done.append)
-    pipeline.plan_fleet(repos[:3], settings)
+    pipeline.plan_fleet(repos[:2], settings)
     assert len(loaded) == len(sources.versions) == 4
     assert len(done) == len(repos)
     assert central.load_catalog(str(sources.repo_dir)) is central.load_catalog(
         str(sources.repo_dir))
-
-
-def test_more_workers_give_the_same_plan(plan_settings: config.PlanSettings) -> None:
-    repos = pipeline.discover(plan_settings)[:6]
-    one = pipeline.plan_fleet(repos, replace(plan_settings, jobs=1))
-    two = pipeline.plan_fleet(repos, replace(plan_settings, jobs=2))
-    assert [r.plan_hash for r in one.repos] == [r.plan_hash for r in two.repos]
-    assert one.plan_id == two.plan_id
 
 
 def test_a_repo_that_cannot_be_fetched_is_an_error_and_the_rest_go_on(
@@ -60,36 +61,32 @@ def test_a_repo_that_cannot_be_fetched_is_an_error_and_the_rest_go_on(
     assert all(r.verdict.value != "error" for r in fleet.repos[:2])
 
 
+def _planned_at(work: WorkDir) -> dict[str, float]:
+    """When each repo's plan was last stored in the journal: a repo planned again (not taken
+    from the cache) is stored again."""
+    with sqlite3.connect(work.journal) as db:
+        return dict(db.execute("SELECT repo, updated FROM stages WHERE stage = 'plan'"))
+
+
 def test_a_rerun_reuses_plans_whose_inputs_did_not_change(
-        plan_settings: config.PlanSettings, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    import subprocess
-
-    from migrator.pipeline import repo as planner
-
+        plan_settings: config.PlanSettings, tmp_path: Path) -> None:
     origin = tmp_path / "orders"
     subprocess.run(["git", "clone", "-q", str(plan_settings.fleet / "orders"), str(origin)],
                    check=True)
     settings = replace(plan_settings, fleet=tmp_path, work=WorkDir(tmp_path / "work"))
-    planned: list[str] = []
-    real = planner.plan_repo
-
-    def counting(repo, *args):  # type: ignore[no-untyped-def]
-        planned.append(repo.name)
-        return real(repo, *args)
-
-    monkeypatch.setattr(pipeline, "plan_repo", counting)
     first = pipeline.plan_fleet(pipeline.discover(settings), settings)
+    planned = _planned_at(settings.work)
     second = pipeline.plan_fleet(pipeline.discover(settings), settings)
-    assert planned == ["orders"] and second.repos == first.repos
+    assert _planned_at(settings.work) == planned and second.repos == first.repos
 
     subprocess.run(["git", "-C", str(origin), "-c", "user.name=dev", "-c", "user.email=d@x",
                     "commit", "-q", "--allow-empty", "-m", "a new commit"], check=True)
     third = pipeline.plan_fleet(pipeline.discover(settings), settings)
-    assert planned == ["orders", "orders"]
+    assert _planned_at(settings.work)["orders"] > planned["orders"]
     assert third.repos[0].commit != first.repos[0].commit
+    planned = _planned_at(settings.work)
     pipeline.plan_fleet(pipeline.discover(settings), replace(settings, fresh=True))
-    assert planned == ["orders", "orders", "orders"]
+    assert _planned_at(settings.work)["orders"] > planned["orders"]
 
 
 def test_adopting_inherited_defaults_shows_the_change_as_functional(
@@ -110,28 +107,64 @@ def test_adopting_inherited_defaults_shows_the_change_as_functional(
 def test_an_internal_error_keeps_its_traceback_in_the_work_dir_and_the_reason_names_it(
         plan_settings: config.PlanSettings, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    # No real input makes the tool fail on purpose, so a bug is planted for one repo.
-    real = pipeline.plan_repo
+    # No real input makes the tool fail on purpose, so a bug is planted, in this process, in
+    # the worker's own code (what each worker process runs for a repo).
+    def buggy(repo: RepoRef, *args: object, **kw: object) -> RepoPlan:
+        raise KeyError("password=hunter2 surprise")
 
-    def buggy(repo: RepoRef, workdir: Path, ctx: object, commit: str | None = None) -> RepoPlan:
-        if repo.name == "orders":
-            raise KeyError("password=hunter2 surprise")
-        return real(repo, workdir, ctx, commit)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(pipeline, "plan_repo", buggy)
+    monkeypatch.setattr(worker, "plan_repo", buggy)
     work = WorkDir(tmp_path / "work")
-    settings = replace(plan_settings, work=work, fresh=True)
-    repos = [r for r in pipeline.discover(settings) if r.name in ("orders", "catalog")]
-    fleet = pipeline.plan_fleet(repos, settings)
-    by_name = {r.repo.name: r for r in fleet.repos}
-    orders = by_name["orders"]
-    assert orders.outcome.kind is Kind.INTERNAL and orders.outcome.log is not None
-    log = Path(orders.outcome.log)
-    assert log.parent == work.logs and f"traceback in {log}" in reason(orders)
+    settings = replace(plan_settings, work=work)
+    (orders,) = [r for r in pipeline.discover(settings) if r.name == "orders"]
+    one = worker.Worker(worker.Setup(settings, settings.render_limits, None, str(tmp_path)))
+    fetched = one.fetch(worker.FetchTask(orders))
+    assert fetched.commit is not None
+    plan = one.plan(worker.PlanTask(orders, fetched.commit))
+    assert plan.outcome.kind is Kind.INTERNAL and plan.outcome.log is not None
+    log = Path(plan.outcome.log)
+    assert log.parent == work.logs and f"traceback in {log}" in reason(plan)
     text = log.read_text()
     assert "Traceback (most recent call last)" in text and "in buggy" in text
-    assert "hunter2" not in text and "hunter2" not in reason(orders)
-    assert by_name["catalog"].verdict.value == "ready"
+    assert "hunter2" not in text and "hunter2" not in reason(plan)
+
+
+def test_a_worker_that_cannot_load_the_run_stops_the_run_with_its_reason(
+        plan_settings: config.PlanSettings, tmp_path: Path) -> None:
+    sources = demo.build_central(tmp_path / "central")
+    settings = replace(plan_settings, central=sources.repo_dir, families=None,
+                       work=WorkDir(tmp_path / "work"))
+    repos = pipeline.discover(settings)[:2]
+    pipeline.make_context(settings)  # this process keeps it loaded; a new worker cannot
+    shutil.rmtree(sources.repo_dir)
+    with pytest.raises(MigratorError, match="a planning worker could not start: "):
+        pipeline.plan_fleet(repos, settings)
+    assert not [c for c in multiprocessing.active_children()
+                if c.name == "migrator-plan-worker"]
+
+
+def test_the_reports_of_one_worker_and_of_four_are_the_same_bytes(
+        fleet_dir: Path, central_sources: demo.CentralSources, tmp_path: Path) -> None:
+    def plan(jobs: int) -> dict[str, str]:
+        root = tmp_path / f"jobs-{jobs}"
+        result = CliRunner().invoke(cli.app, [
+            "plan", "--fleet", str(fleet_dir), "--central", str(central_sources.repo_dir),
+            "--families", str(central_sources.families_dir), "--target-version", "2.0.0",
+            "--out", str(root / "out"), "--work", str(root / "work"), "--jobs", str(jobs),
+            "-q"])
+        assert result.exit_code in (0, 1), result.output
+        return {path.relative_to(root / "out").as_posix():
+                _timeless(path.read_text().replace(str(root), "<root>"))
+                for path in sorted((root / "out").rglob("*")) if path.is_file()}
+
+    one, four = plan(1), plan(4)
+    assert one.keys() == four.keys() and len(one) > 50
+    assert [name for name in one if one[name] != four[name]] == []
+
+
+def _timeless(text: str) -> str:
+    """A report without how long each repo took (report.json, plan-state.json, junit.xml)."""
+    text = re.sub(r'"seconds": [0-9.e-]+', '"seconds": 0', text)
+    return re.sub(r'time="[0-9.]+"', 'time="0"', text)
 
 
 def test_the_plan_cache_key_covers_the_code_of_every_stage() -> None:

@@ -5,6 +5,7 @@ fresh clone and rendering the central chart with the files it wrote."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,15 +13,20 @@ from typing import Any
 import helm_python as helm
 import pytest
 
-from migrator import demo, tree
-from migrator.locate.refs import find_references, values_paths
-from migrator.model import FleetPlan, RepoPlan, Verdict
+from migrator import config, demo, tree
+from migrator.locate.refs import chart_dir, find_references, values_paths
+from migrator.model import FleetPlan, Kind, RepoPlan, RepoRef, Verdict
+from migrator.pipeline.fleet import make_context
+from migrator.pipeline.repo import plan_repo
+from migrator.report.planstate import save_state
 from migrator.report.reasons import reason
+from migrator.report.write import write_reports
 from migrator.verify import manifests, render
 from testsupport import fixture_cases
 
 CASES = demo.case_names()
 FORKS = [c for c in CASES if demo.load_case(c).charts]  # repos with an embedded chart
+PROPOSED = (Verdict.READY, Verdict.REVIEW)
 
 
 def _plan(fleet: FleetPlan, case: str) -> RepoPlan:
@@ -35,6 +41,25 @@ def test_case_gets_its_expected_verdict_and_reason(fleet_plan: FleetPlan, case: 
     assert want.reason.lower() in reason(got).lower(), reason(got)
     found = {d.diff_class for c in got.charts for e in c.environments for d in e.differences}
     assert want.classes <= found, (want.classes, found)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_case_gets_its_expected_outcome_kinds_reason_pattern_and_notices(
+        fleet_plan: FleetPlan, case: str) -> None:
+    want = fixture_cases.expected(case)
+    got = _plan(fleet_plan, case)
+    if want.reason_pattern is not None:
+        assert re.search(want.reason_pattern, reason(got)), reason(got)
+    if want.kind is not None:
+        assert got.outcome.kind is want.kind, reason(got)
+    for chart in want.charts:
+        if chart.kind is not None:
+            plan = next(c for c in got.charts if c.path == chart.path)
+            assert plan.outcome.kind is chart.kind, (chart.path, plan.outcome)
+    noticed = [*got.notices, *(n for c in got.charts for n in c.notices)]
+    for notice in want.notices:
+        assert any(n.kind is notice.kind and notice.where in (None, n.where) for n in noticed), (
+            notice, noticed)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -95,7 +120,9 @@ def test_ready_means_the_rewritten_deploy_commands_render_the_same_manifests(
     plan = _plan(fleet_plan, case)
     before_repo = fleet_dir / case
     after_repo = _clone_with_patch(plan, fleet_dir, tmp_path / "after")
-    before_refs = [r for r in find_references(before_repo) if r.subcommand == "upgrade"]
+    kept = {c.path for c in plan.charts if c.verdict not in PROPOSED}  # an umbrella, say
+    before_refs = [r for r in find_references(before_repo)
+                   if r.subcommand == "upgrade" and chart_dir(r) not in kept]
     after_refs = {(r.file, r.context, r.environment, r.release): r
                   for r in find_references(after_repo)}
     assert before_refs, "every fixture deploys with helm upgrade"
@@ -159,6 +186,9 @@ def test_ready_means_the_written_files_render_the_same_manifests(
     after_repo = _clone_with_patch(plan, fleet_dir, tmp_path / "after")
     central = helm.Chart.load(central_sources.repo_dir / "app-template-2.0.0.tgz")
     for chart in plan.charts:
+        if chart.verdict not in PROPOSED:
+            assert (after_repo / chart.path).is_dir(), "a chart not migrated stays"
+            continue
         assert not (after_repo / chart.path).exists(), "the embedded chart is removed"
         fork = helm.Chart.load(before_repo / chart.path)
         for env in chart.environments:
@@ -230,6 +260,8 @@ def test_environments_release_and_values_files_come_from_the_deploy_commands(
     want = fixture_cases.expected(case)
     got = _plan(fleet_plan, case)
     for chart in want.charts:
+        if chart.kind is Kind.VALUES_SHAPE:
+            continue  # found against the central defaults, before any environment is rendered
         plan = next(c for c in got.charts if c.path == chart.path)
         for env in chart.environments:
             candidates = [e for e in plan.environments
@@ -246,9 +278,64 @@ def test_a_failing_repo_never_stops_the_fleet(fleet_plan: FleetPlan) -> None:
     assert len(verdicts) == len(CASES)
 
 
-def test_blocked_repos_propose_no_change_set(fleet_plan: FleetPlan) -> None:
+def test_a_change_set_holds_exactly_the_charts_whose_own_verdict_allows_it(
+        fleet_plan: FleetPlan) -> None:
+    """A repo with one chart that cannot move (blocked, skipped) still proposes the others; its
+    verdict says the worst. A repo with nothing proposable proposes nothing."""
+    partial = 0
     for plan in fleet_plan.repos:
-        if plan.verdict in (Verdict.BLOCKED, Verdict.ERROR, Verdict.SKIPPED):
+        if plan.kind == "upgrade" or not plan.charts:  # no embedded chart to remove
+            assert bool(plan.patch) is (plan.verdict in PROPOSED), plan.repo.name
+            continue
+        proposed = [c.path for c in plan.charts if c.verdict in PROPOSED]
+        if not proposed:
             assert plan.patch is None, plan.repo.name
-        else:
-            assert plan.patch, plan.repo.name
+            continue
+        assert plan.patch, plan.repo.name
+        touched = set(re.findall(r"(?m)^diff --git a/(\S+)", plan.patch))
+        for chart in plan.charts:
+            inside = {f for f in touched if f.startswith(f"{chart.path}/")}
+            assert bool(inside) is (chart.path in proposed), (plan.repo.name, chart.path)
+        partial += plan.verdict not in PROPOSED
+    assert partial, "some fixture repo proposes one chart beside a blocked one"
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if fixture_cases.expected(c).never_shown])
+def test_no_written_report_shows_a_secret_of_the_case(
+        fleet_plan: FleetPlan, tmp_path: Path, case: str) -> None:
+    write_reports(fleet_plan, tmp_path)
+    save_state(fleet_plan, tmp_path)
+    texts = {p: p.read_bytes().decode("utf-8", "replace")
+             for p in tmp_path.rglob("*") if p.is_file()}
+    assert any(f"/{case}/" in str(p) for p in texts)
+    for secret in fixture_cases.expected(case).never_shown:
+        assert [p for p, text in texts.items() if secret in text] == [], secret
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if fixture_cases.expected(c).crlf])
+def test_a_crlf_case_keeps_its_line_endings_and_its_patch_applies_byte_for_byte(
+        plan_settings: config.PlanSettings, tmp_path: Path, case: str) -> None:
+    """Built here with the overlay's bytes (the demo's fixture reader turns CRLF into LF)."""
+    want = fixture_cases.expected(case)
+    first, second = demo.case_history(case)
+    overlay = demo.case_dir(case) / "overlay"
+    files = {**second.files, **{p.relative_to(overlay).as_posix(): p.read_bytes().decode()
+                                for p in overlay.rglob("*") if p.is_file()}}
+    repo = demo.write_repo(tmp_path / case, [first, demo.Commit(second.message, files)])
+    assert all(b"\r\n" in (repo / rel).read_bytes() for rel in want.crlf)
+    ctx = make_context(plan_settings)[0]
+    got = plan_repo(RepoRef(case, case, str(repo)), repo, ctx)
+    assert got.verdict is want.verdict, reason(got)
+    assert got.patch is not None
+    after = tmp_path / "after"
+    subprocess.run(["git", "-c", "core.autocrlf=false", "clone", "-q", str(repo), str(after)],
+                   check=True)
+    subprocess.run(["git", "apply", "--check", "-"], cwd=after, input=got.patch.encode(),
+                   check=True)
+    subprocess.run(["git", "apply", "-"], cwd=after, input=got.patch.encode(), check=True)
+    changed = set(re.findall(r"(?m)^\+\+\+ b/(\S+)", got.patch))
+    crlf_kept = [rel for rel in changed if (after / rel).is_file()]
+    assert any(rel in want.crlf for rel in crlf_kept)  # a CRLF deploy file was rewritten
+    for rel in crlf_kept:
+        data = (after / rel).read_bytes()
+        assert b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b""), rel

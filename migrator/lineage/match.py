@@ -87,9 +87,10 @@ def compare_charts(fork: LoadedChart, candidate: LoadedChart) -> Similarity:
 
 
 def compare(fork: Profile, candidate: Profile,
-            known_helpers: frozenset[str] | None = None) -> Similarity:
+            known_helpers: frozenset[str] | None = None, use_values: bool = True) -> Similarity:
     """`known_helpers`: the helper names some candidate defines (the fork's others are its own
-    inventions and say nothing); None counts them all."""
+    inventions and say nothing); None counts them all. `use_values=False` scores templates and
+    helpers only, as for a fork without values.yaml."""
     pairs = _pairs(fork, candidate)
     matched = sum(_matched(fork.files[mine], candidate.files[theirs])
                   for mine, theirs in pairs.items())
@@ -104,7 +105,7 @@ def compare(fork: Profile, candidate: Profile,
     values = _overlap(fork.keys, candidate.keys)
     if not mine:
         score = 0.0  # no templates of its own: an umbrella, never a fork
-    elif fork.keys:
+    elif fork.keys and use_values:
         score = _TEXT * text + _HELPERS * helpers + _VALUES * values
     else:
         score = (_TEXT * text + _HELPERS * helpers) / (_TEXT + _HELPERS)
@@ -123,7 +124,8 @@ def find(fork: LoadedChart, catalog: Catalog) -> Lineage:
                     key=lambda found: _rank(found, catalog.central))
     best, key = ranked[0]
     runner = ranked[1] if len(ranked) > 1 else None
-    lead = 1.0 if runner is None else _lead(best, runner[0], key, runner[1], catalog, known)
+    lead = 1.0 if runner is None else _lead(best, runner[0], key, runner[1], catalog, known,
+                                            use_values=bool(mine.keys))
     return Lineage(
         chart=key[0], version=key[1], score=round(best.score, 4),
         templates=_template_matches(mine, catalog.profile(key), best.pairs),
@@ -140,8 +142,12 @@ def _rank(found: tuple[Similarity, tuple[str, str]], central: str
 
 
 def _lead(best: Similarity, runner: Similarity, best_key: tuple[str, str],
-          runner_key: tuple[str, str], catalog: Catalog, known: frozenset[str]) -> float:
-    apart = 1.0 - compare(catalog.profile(best_key), catalog.profile(runner_key), known).score
+          runner_key: tuple[str, str], catalog: Catalog, known: frozenset[str],
+          use_values: bool) -> float:
+    """How far the origin is ahead of the runner-up, against how far apart the two are; both
+    on the fork's own scale (without values when the fork has none)."""
+    apart = 1.0 - compare(catalog.profile(best_key), catalog.profile(runner_key), known,
+                          use_values).score
     if apart <= 0.0:
         return 0.0  # the two candidates read the same: nothing tells the fork's origin apart
     return max(0.0, min(1.0, (best.score - runner.score) / apart))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from migrator import yamlguard
 from migrator.errors import RepoError
 from migrator.locate.refs import points_at, values_paths
 from migrator.locate.refs.lenient import HELM
@@ -96,6 +97,21 @@ def read_chart_yaml(repo: Path, rel: str) -> ChartYaml:
     return ChartYaml(data, None, loaded.notices)
 
 
+def _values_refused(repo: Path, rel: str | None) -> Outcome | None:
+    """A values.yaml past `yamlguard`'s limits (an alias bomb, thousands of nested brackets),
+    refused before Helm or anything else reads it."""
+    if rel is None:
+        return None
+    try:
+        yamlguard.check_text(read_text(repo, rel))
+    except yamlguard.YamlLimitError as exc:
+        refusal = yamlguard.refused(rel, exc)
+        return _invalid(refusal.cause, rel, refusal.line)
+    except RepoError:
+        return None  # unreadable: Helm says how
+    return None
+
+
 def _invalid(detail: str, file: str, line: int | None) -> Outcome:
     return Outcome(Kind.CHART_INVALID, detail=detail, file=file, line=line)
 
@@ -129,7 +145,8 @@ def locate(repo: Path, refs: Sequence[HelmInvocation], central_name: str) -> Loc
         chart_refs = [r for r in refs if points_at(r, chart_dir, repo)]
         used.extend(chart_refs)
         embedded = _embedded(repo, files, chart_dir, meta, chart_refs, deps)
-        charts.append(replace(embedded, problem=read.problem) if read.problem else embedded)
+        problem = read.problem or _values_refused(repo, embedded.values_file)
+        charts.append(replace(embedded, problem=problem) if problem else embedded)
     central_refs = tuple(r for r in refs if r not in used and _names_central(r, central_name))
     return Located(tuple(charts), tuple(used), central_refs, tuple(wrappers), tuple(notices))
 

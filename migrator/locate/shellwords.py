@@ -9,6 +9,7 @@ comment at the start of a word).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ _DEFAULTED = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):?-(.*)", re.DOTALL)
 _OPERATORS = ("&&", "||", ";;", ";", "&", "|", "(", ")")
 REDIRECTS = ("<<<", "<<", ">>", ">&", "<&", "&>", ">|", "<", ">")
 _SEPARATORS = {"\n", ";", "&&", "||", "|", "&", "(", ")", ";;"}
+_OPERATOR_STARTS = frozenset(op[0] for op in (*_OPERATORS, *REDIRECTS))
+_PLAIN_RUN = re.compile(r"[^ \t\r\n\\'\"$`&|;()<>]+")  # what `_read_word` takes literally
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,13 @@ def tokenize(text: str, folded: bool = False) -> list[Word]:
     `folded` reads text the way YAML folds a multi-line plain or `>` scalar: line breaks are
     spaces (used to find a command's words where the file spells them across lines).
     """
+    return list(_tokenized(text, folded))
+
+
+@functools.lru_cache(maxsize=4096)
+def _tokenized(text: str, folded: bool) -> tuple[Word, ...]:
+    """`tokenize`, kept: each command is looked at several times (an assignment? a `cd`? helm?
+    a script handed to another shell?), and a large CI file has thousands."""
     sc = _Scanner(text)
     words: list[Word] = []
     while sc.pos < len(text):
@@ -124,7 +134,7 @@ def tokenize(text: str, folded: bool = False) -> list[Word]:
             sc.pos += len(op)
             continue
         words.append(_read_word(sc))
-    return words
+    return tuple(words)
 
 
 def split_command_spans(script: str) -> list[tuple[int, int, int]]:
@@ -167,6 +177,8 @@ class _Scanner:
 
 
 def _operator_at(sc: _Scanner) -> str:
+    if sc.peek() not in _OPERATOR_STARTS:  # most characters: skip the comparisons below
+        return ""
     for op in REDIRECTS:
         if sc.startswith(op):
             return op
@@ -220,9 +232,11 @@ def _read_word(sc: _Scanner) -> Word:
             _read_dollar_into(sc, parts)
         elif ch == "`":
             _read_backticks_into(sc, parts)
-        else:
-            parts.literal(ch)
-            sc.pos += 1
+        else:  # a run of characters with no meaning to the shell, at once
+            run = _PLAIN_RUN.match(text, sc.pos)
+            end = run.end() if run else sc.pos + 1
+            parts.literal(text[sc.pos:end])
+            sc.pos = end
     return Word("".join(parts.value), start, sc.pos, tuple(parts.expansions), quoted=parts.quoted)
 
 

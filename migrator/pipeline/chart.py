@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from migrator.central.classify import Evidence, classify
+from migrator.central.express import hatches
 from migrator.errors import MigratorError, RenderError, RepoError
 from migrator.lineage import match as lineage
 from migrator.model import (
@@ -19,6 +21,7 @@ from migrator.model import (
     Lineage,
     Outcome,
     RepoRef,
+    Verdict,
 )
 from migrator.pipeline.context import Context
 from migrator.rewrite.changeset import rewrite_deploys, values_writes, written_files
@@ -27,11 +30,11 @@ from migrator.rewrite.target import RewriteResult
 from migrator.values import shapes
 from migrator.values.extract import ValuesInputs, plan_values
 from migrator.values.flags import flag_paths
-from migrator.values.read import read_fork_values, read_text, shape_notice
+from migrator.values.read import ForkValues, read_fork_values, read_text, shape_notice
 from migrator.verify import dependencies, render
 from migrator.verify.decide import decide
 from migrator.verify.deploys import check_deploys
-from migrator.verify.environments import Sides, verify_environments
+from migrator.verify.environments import Sides, Verified, verify_environments
 
 
 @dataclass(frozen=True)
@@ -136,9 +139,29 @@ def plan_chart(view: RepoView, repo: RepoRef, chart: EmbeddedChart, ctx: Context
         writes = keep_in_place(writes)
     decision = decide(origin, checked.environments, rewritten.untouched, checked.failure,
                       dependency=deps.outcome(), still_used=left.outcome())
-    return ChartResult(replace(plan, outcome=decision.outcome, findings=decision.findings,
-                               environments=checked.environments,
-                               notices=plan.notices + left.notices()), writes, rewritten)
+    outcome = decision.outcome
+    if verified.held and outcome.verdict.rank < Verdict.REVIEW.rank:
+        # render-equal only because both sides render the deploy-time value's literal text
+        outcome = replace(verified.held[0], environments=tuple(
+            e for h in verified.held for e in h.environments))
+    plan = replace(plan, outcome=outcome, findings=decision.findings,
+                   environments=checked.environments, notices=plan.notices + left.notices())
+    return ChartResult(_classified(plan, chart, fork, verified, fork_values, ctx,
+                                   also=(deps.outcome(), left.outcome())), writes, rewritten)
+
+
+def _classified(plan: ChartPlan, chart: EmbeddedChart, fork: render.LoadedChart,
+                verified: Verified, fork_values: ForkValues, ctx: Context,
+                also: tuple[Outcome | None, ...]) -> ChartPlan:
+    """What still differs, by customization kind; the kinds' words replace decide's findings
+    where there are any."""
+    evidence = Evidence(chart.path, fork.templates,
+                        {env: r.sources for env, r in verified.before.items()},
+                        fork_values.lines)
+    found = classify(plan, evidence, lambda: hatches(ctx.catalog), also,
+                     central=ctx.catalog.central)
+    return replace(plan, customizations=found.customizations, held_by=found.held_by,
+                   findings=found.findings or plan.findings)
 
 
 def _unplanned(chart: EmbeddedChart) -> ChartPlan:

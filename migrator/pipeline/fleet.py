@@ -1,7 +1,15 @@
-"""Run the stages over the fleet: shard, fetch, plan each repo on a bounded pool, collect.
+"""Run the stages over the fleet: shard, fetch, plan each repo in a worker process, collect.
 
-The central chart's versions and the mappings are loaded once per run and shared by every
-worker (loaded Helm charts are immutable and thread-safe; Helm calls release the GIL).
+Every repo is fetched and planned in a pool of worker processes (pool.py, worker.py), each
+loading the central chart's versions and the mappings once. Processes, not threads, because a
+Helm render cannot be interrupted in-process: a render that runs over its time or memory limit
+is stopped by killing its worker, the chart it was rendering gets that as its outcome, and the
+rest of its repo is planned again in a fresh worker; the fleet goes on. This process keeps the
+journal (the plan cache) and hands each finished repo to `on_done` as it finishes.
+
+A `stop` event ends the run within a fraction of a second, whatever the workers are doing:
+queued repos are not planned, workers are killed, and the plan holds the repos that finished
+(`FleetPlan.unplanned` names the others).
 """
 
 from __future__ import annotations
@@ -9,25 +17,32 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import tempfile
+import threading
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import replace
 from pathlib import Path
 
-from migrator import __version__, codec, credentials, git
+from migrator import __version__, codec
 from migrator.config import GitLabOptions, PlanSettings
 from migrator.discover import gitlab as gitlab_fleet
 from migrator.discover import local
-from migrator.errors import ConfigError, GitError, MigratorError
+from migrator.errors import ConfigError
 from migrator.journal import Journal
 from migrator.lineage.catalog import load_catalog
-from migrator.mapping import load_mappings
 from migrator.model import CentralInfo, FleetPlan, Kind, Outcome, RepoPlan, RepoRef, Verdict
-from migrator.pipeline import crash, plancache
-from migrator.pipeline.context import Context
-from migrator.pipeline.repo import plan_repo
-from migrator.workdir import WorkDir
+from migrator.pipeline import plancache
+from migrator.pipeline.inputs import clone_scope, fetch, git_env, make_context
+from migrator.pipeline.pool import Finished, Pool, Stopped
+from migrator.pipeline.worker import Fetched, FetchTask, PlanTask, Setup
 
 OnDone = Callable[[RepoPlan], None]
+# How often the run looks at its stop event and its workers' limits when nothing else happens.
+TICK_SECONDS = 0.1
+
+__all__ = ["OnDone", "check_settings", "clone_scope", "code_files", "discover",
+           "discover_fleet", "fetch", "git_env", "in_shard", "make_context", "plan_fleet"]
 
 
 def in_shard(repo: RepoRef, shard: tuple[int, int] | None) -> bool:
@@ -37,36 +52,6 @@ def in_shard(repo: RepoRef, shard: tuple[int, int] | None) -> bool:
     k, n = shard
     digest = hashlib.sha256(repo.name.encode()).digest()
     return int.from_bytes(digest[:8], "big") % n == k - 1
-
-
-def make_context(settings: PlanSettings) -> tuple[Context, CentralInfo]:
-    catalog = load_catalog(str(settings.central), settings.central_name, settings.central_path,
-                           str(settings.families) if settings.families else None)
-    catalog.get(settings.target_version)  # fails early, naming the versions there are
-    ctx = Context(
-        catalog=catalog,
-        target_version=settings.target_version,
-        mappings=load_mappings(settings.mappings),
-        policy=settings.inherited,
-        cosmetic_keys=settings.cosmetic_keys,
-        values_dir=settings.values_dir,
-        force=settings.force,
-        style=settings.style,
-        chart_ref=settings.chart_ref,
-        ci_include=settings.ci_include,
-        argocd=settings.argocd,
-        work=settings.work,
-        min_lineage=settings.min_lineage,
-    )
-    info = CentralInfo(
-        name=catalog.central,
-        source=str(settings.central),
-        target_version=settings.target_version,
-        versions=tuple(catalog.versions()),
-        ref=settings.chart_ref,
-        families=str(settings.families) if settings.families else None,
-    )
-    return ctx, info
 
 
 def discover(settings: PlanSettings) -> list[RepoRef]:
@@ -91,81 +76,103 @@ def discover_fleet(fleet: Path | None, gitlab: GitLabOptions | None,
     return [r for r in repos if in_shard(r, shard)]
 
 
-def git_env(settings: PlanSettings) -> dict[str, str] | None:
-    """How git authenticates to GitLab: a credential helper reading the token variable, which
-    answers for the GitLab origin only."""
-    if settings.gitlab is None:
-        return None
-    return credentials.git_env(settings.gitlab.token_var, origin=settings.gitlab.url)
-
-
-def clone_scope(settings: PlanSettings) -> credentials.CloneScope | None:
-    """Which clone URLs a GitLab fleet may be fetched from; None for a local fleet."""
-    if settings.gitlab is None:
-        return None
-    return credentials.CloneScope.of(settings.gitlab.url, settings.gitlab.allowed_clone_hosts)
-
-
-def fetch(repo: RepoRef, work: WorkDir, env: Mapping[str, str] | None = None,
-          scope: credentials.CloneScope | None = None) -> Path:
-    """The repo's clone in the work dir's cache, created or brought up to date. Refused, before
-    git runs, for a repo discovery could not hand on or a clone URL outside `scope`."""
-    refusal = repo.unavailable or (scope.refusal(repo.url) if scope is not None else None)
-    if refusal is not None:
-        raise GitError(refusal)
-    dest = work.clone(repo.slug)
-    git.clone_or_update(repo.url, dest, repo.default_branch, env=env)
-    return dest
-
-
 def plan_fleet(
     repos: Sequence[RepoRef],
     settings: PlanSettings,
     on_done: OnDone | None = None,
     git_env: Mapping[str, str] | None = None,
+    stop: threading.Event | None = None,
 ) -> FleetPlan:
-    """Plan every repo on a bounded pool. A repo whose inputs (its HEAD, the central chart,
-    the mappings, the settings, the tool's own code) are unchanged since an earlier run in the
-    same work dir gets that run's plan back from the journal instead of being planned again."""
-    ctx, info = make_context(settings)
+    """Plan every repo in `settings.jobs` worker processes. A repo whose inputs (its HEAD, the
+    central chart, the mappings, the settings, the tool's own code) are unchanged since an
+    earlier run in the same work dir gets that run's plan back from the journal instead of
+    being planned again."""
+    _, info = make_context(settings)  # fails early, here, on a central chart that will not do
     context_key = _context_key(settings)
-    scope = clone_scope(settings)
-
-    def one(repo: RepoRef, journal: Journal) -> RepoPlan:
-        try:
-            workdir = fetch(repo, settings.work, git_env, scope)
-        except MigratorError as exc:
-            failed = RepoPlan(repo, None, Outcome(Kind.FETCH_FAILED, detail=str(exc)))
-            return plancache.shown(failed, settings.work)
-        commit = git.head(workdir)
-        key = hashlib.sha256(f"{commit}\0{context_key}".encode()).hexdigest()
-        if not settings.fresh:
-            cached = plancache.load(journal, settings.work, repo, key)
-            if cached is not None:
-                return cached
-        # From here on the run holds the plan as reports show it, secrets redacted, and only
-        # the patch (what apply commits) whole.
-        plan = plancache.shown(plan_repo(repo, workdir, ctx, commit), settings.work)
-        if plan.verdict is not Verdict.ERROR:  # an error may be passing: plan it again
-            plancache.store(journal, settings.work, key, plan)
-        return plan
-
-    results: dict[str, RepoPlan] = {}
-    with Journal.open(settings.work) as journal, \
-            ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
-        futures = {pool.submit(one, repo, journal): repo for repo in repos}
-        for future in as_completed(futures):
-            repo = futures[future]
-            try:
-                plan = future.result()
-            except Exception as exc:  # noqa: BLE001 - one repo's bug must not stop the fleet
-                plan = RepoPlan(repo, None, crash.record(settings.work, repo.slug, repo.name, exc))
-            results[repo.slug] = plan
-            if on_done:
-                on_done(plan)
-    ordered = tuple(results[r.slug] for r in repos)
+    # The workers' temporary files: what a killed one leaves goes with the run.
+    with tempfile.TemporaryDirectory(prefix="migrator-plan-", ignore_cleanup_errors=True) as tmp, \
+            Journal.open(settings.work) as journal, \
+            Pool(min(max(1, settings.jobs), max(1, len(repos))),
+                 Setup(settings, settings.render_limits, dict(git_env) if git_env else None,
+                       tmp)) as pool:
+        run = _Run(settings, context_key, journal, on_done)
+        fetches = deque(FetchTask(r) for r in repos)
+        while run.plans or fetches or pool.busy():
+            if stop is not None and stop.is_set():
+                pool.close(kill=True)
+                break
+            while pool.idle() and (run.plans or fetches):
+                # a fetched repo is planned before the next is fetched: few clones wait
+                pool.give(run.plans.popleft() if run.plans else fetches.popleft())
+            for event in pool.events(TICK_SECONDS):
+                run.handle(event)
+    ordered = tuple(run.results[r.slug] for r in repos if r.slug in run.results)
     return FleetPlan(central=info, repos=ordered, tool_version=__version__,
-                     plan_id=_plan_id(ordered, info))
+                     plan_id=_plan_id(ordered, info),
+                     unplanned=tuple(r.name for r in repos if r.slug not in run.results))
+
+
+class _Run:
+    """What the run does with each event of its pool: the journal is read and written here."""
+
+    def __init__(self, settings: PlanSettings, context_key: str, journal: Journal,
+                 on_done: OnDone | None) -> None:
+        self.settings = settings
+        self.context_key = context_key
+        self.journal = journal
+        self.on_done = on_done
+        self.plans: deque[PlanTask] = deque()
+        self.results: dict[str, RepoPlan] = {}
+        self.keys: dict[str, str] = {}
+
+    def handle(self, event: Finished | Stopped) -> None:
+        task = event.task
+        if isinstance(event, Finished) and isinstance(task, FetchTask):
+            self._fetched(task.repo, event.result)
+        elif isinstance(event, Finished):
+            self._planned(event.result)
+        elif isinstance(task, FetchTask):
+            self._done(RepoPlan(task.repo, None, Outcome(Kind.INTERNAL, detail=event.why)))
+        else:
+            self._stopped(task, event)
+
+    def _fetched(self, repo: RepoRef, fetched: Fetched) -> None:
+        work = self.settings.work
+        if fetched.commit is None:
+            failed = RepoPlan(repo, None, Outcome(Kind.FETCH_FAILED, detail=fetched.error))
+            self._done(plancache.shown(failed, work))
+            return
+        key = hashlib.sha256(f"{fetched.commit}\0{self.context_key}".encode()).hexdigest()
+        self.keys[repo.slug] = key
+        if not self.settings.fresh:
+            cached = plancache.load(self.journal, work, repo, key)
+            if cached is not None:
+                self._done(cached)
+                return
+        self.plans.append(PlanTask(repo, fetched.commit))
+
+    def _planned(self, plan: RepoPlan) -> None:
+        key = self.keys.get(plan.repo.slug)
+        if plan.verdict is not Verdict.ERROR and key is not None:  # an error may be passing
+            plancache.store(self.journal, self.settings.work, key, plan)
+        self._done(plan)
+
+    def _stopped(self, task: PlanTask, event: Stopped) -> None:
+        """A Helm call of this repo was stopped: the chart it was for gets that outcome, and the
+        repo is planned again, first in line, without rendering that chart."""
+        chart = event.rendering.chart if event.rendering is not None else None
+        seen = dict(task.stopped)
+        if event.outcome is not None and chart is not None and chart not in seen:
+            self.plans.appendleft(replace(task, stopped=(*task.stopped, (chart, event.outcome))))
+            return
+        # Not in a chart's render (an upgrade's, or no render at all): the repo's own outcome.
+        outcome = event.outcome or Outcome(Kind.INTERNAL, detail=event.why)
+        self._done(RepoPlan(task.repo, task.commit, outcome))
+
+    def _done(self, plan: RepoPlan) -> None:
+        self.results[plan.repo.slug] = plan
+        if self.on_done:
+            self.on_done(plan)
 
 
 def _context_key(settings: PlanSettings) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from migrator import __version__, git
 from migrator.errors import MigratorError
 from migrator.locate.charts import Located, locate
-from migrator.locate.refs import chart_dir, scan_references, with_missing_values
+from migrator.locate.refs import chart_dir, names_archive, scan_references, with_missing_values
 from migrator.model import (
     ChartPlan,
     EmbeddedChart,
@@ -31,7 +31,7 @@ from migrator.model import (
     RepoPlan,
     RepoRef,
 )
-from migrator.pipeline import crash
+from migrator.pipeline import crash, limits
 from migrator.pipeline.chart import ChartResult, RepoView, bad_input, plan_chart
 from migrator.pipeline.context import Context
 from migrator.pipeline.upgrade import outdated, plan_upgrade
@@ -40,9 +40,10 @@ from migrator.rewrite.changeset import values_dir_for
 from migrator.rewrite.target import RewriteResult
 
 
-def plan_repo(repo: RepoRef, workdir: Path, ctx: Context, commit: str | None = None
-              ) -> RepoPlan:
-    """`commit` is the checkout's HEAD when the caller already read it."""
+def plan_repo(repo: RepoRef, workdir: Path, ctx: Context, commit: str | None = None,
+              stopped: Mapping[str, Outcome] | None = None) -> RepoPlan:
+    """`commit` is the checkout's HEAD when the caller already read it. `stopped`: charts (by
+    path) not to plan, with their outcome: a render of theirs was stopped by a limit before."""
     started = time.monotonic()
     if commit is None:
         try:
@@ -50,13 +51,14 @@ def plan_repo(repo: RepoRef, workdir: Path, ctx: Context, commit: str | None = N
         except MigratorError:
             commit = None
     try:
-        plan = _plan(repo, workdir, commit, ctx)
+        plan = _plan(repo, workdir, commit, ctx, stopped or {})
     except MigratorError as exc:
         plan = RepoPlan(repo, commit, bad_input(exc))
     return replace(plan, seconds=round(time.monotonic() - started, 3))
 
 
-def _plan(repo: RepoRef, workdir: Path, commit: str | None, ctx: Context) -> RepoPlan:
+def _plan(repo: RepoRef, workdir: Path, commit: str | None, ctx: Context,
+          stopped: Mapping[str, Outcome]) -> RepoPlan:
     scan = with_missing_values(workdir, scan_references(workdir))
     refs = scan.found
     located = locate(workdir, refs, ctx.catalog.central)
@@ -75,8 +77,12 @@ def _plan(repo: RepoRef, workdir: Path, commit: str | None, ctx: Context) -> Rep
     results: list[ChartResult] = []
     with _rewrite_views(workdir, refs) as views:
         for chart in located.charts:
-            result = _plan_one(views.current(), repo, chart, ctx,
-                               values_dir_for(ctx.values_dir, chart.name, many))
+            if chart.path in stopped:
+                results.append(_stopped(chart, stopped[chart.path]))
+                continue
+            with limits.planning(chart.path):  # a render that runs over is this chart's
+                result = _plan_one(views.current(), repo, chart, ctx,
+                                   values_dir_for(ctx.values_dir, chart.name, many))
             if ctx.proposes(result.plan.verdict):
                 # a later chart's rewrite starts from this one's, so only what is proposed
                 views.carry(result.rewrite.writes)
@@ -112,7 +118,7 @@ def _may_deploy_any(ref: HelmInvocation) -> bool:
     """A deploy whose chart is known only at run time (`$CHART`, an Application a chart
     generates) may deploy any embedded chart: it is reported even when no rewrite reached it."""
     return (not ref.rewritable and bool(ref.chart) and chart_dir(ref) is None
-            and "://" not in (ref.chart or ""))
+            and "://" not in (ref.chart or "") and not names_archive(ref))
 
 
 _ABOUT_A_REFERENCE = (NoticeKind.UNRESOLVED, NoticeKind.MISSING_FILE)
@@ -140,6 +146,11 @@ def _plan_one(view: RepoView, repo: RepoRef, chart: EmbeddedChart, ctx: Context,
         return ChartResult(ChartPlan(chart.path, chart.name, outcome,
                                      file_count=chart.file_count,
                                      line_count=chart.line_count), {}, RewriteResult({}, (), ()))
+
+
+def _stopped(chart: EmbeddedChart, outcome: Outcome) -> ChartResult:
+    return ChartResult(ChartPlan(chart.path, chart.name, outcome, file_count=chart.file_count,
+                                 line_count=chart.line_count), {}, RewriteResult({}, (), ()))
 
 
 class _Views:

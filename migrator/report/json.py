@@ -13,6 +13,7 @@ from migrator.model import (
     REPORT_SCHEMA,
     CentralInfo,
     ChartPlan,
+    Customization,
     Difference,
     EnvResult,
     FleetPlan,
@@ -60,6 +61,7 @@ def repo_json(plan: RepoPlan, central: CentralInfo) -> dict[str, Any]:
         "central": central_json(central),
         "differences": {cls.value: n for cls, n in counts.items()},
         "charts": [_chart(c) for c in plan.charts],
+        "customization_kinds": customization_kinds(plan),
         "references": [_reference(r) for r in plan.references],
         "notes": [scrub_text(n) for n in plan.notes],
         "notices": [_notice(n) for n in plan.notices],
@@ -87,6 +89,9 @@ def fleet_json(fleet: FleetPlan) -> dict[str, Any]:
         "plan_id": fleet.plan_id,
         "central": central_json(fleet.central),
         "summary": {v.value: fleet.count(v) for v in Verdict},
+        # the repos a run stopped by a signal did not plan; empty when it finished
+        "interrupted": fleet.interrupted,
+        "unplanned": list(fleet.unplanned),
         "kpis": {
             name: {
                 "before": round(before.share, 4),
@@ -105,6 +110,7 @@ def fleet_json(fleet: FleetPlan) -> dict[str, Any]:
                 "report": report_path(plan.repo.slug),
                 "charts": len(plan.charts),
                 "differences": {c.value: n for c, n in difference_counts(plan).items()},
+                "blocking_kinds": customization_kinds(plan)["blocking"],
             }
             for plan in fleet.repos
         ],
@@ -147,8 +153,34 @@ def _chart(chart: ChartPlan) -> dict[str, Any]:
         "unmapped": pick("unmapped"),
         "identity": pick("identity"),
         "findings": [scrub_text(f) for f in chart.findings],
+        "customizations": [_customization(c) for c in chart.customizations],
+        "held_by": [_outcome(o) for o in chart.held_by],
         "notices": [_notice(n) for n in chart.notices],
     }
+
+
+def _customization(c: Customization) -> dict[str, Any]:
+    """One classified difference: `kind` is a stable name (central/kinds.py)."""
+    return {
+        "kind": c.kind,
+        "blocks": c.blocks,
+        "resource": c.resource,
+        "paths": [scrub_text(p) for p in c.paths],
+        "environments": list(c.environments),
+        "class": c.diff_class.value if c.diff_class else None,
+        "file": c.file,
+        "line": c.line,
+        "why": scrub_text(c.why) if c.why else None,
+        "expressed_by": [{"key": v.key, "setting": v.setting, "versions": list(v.versions)}
+                         for v in c.expressed_by],
+    }
+
+
+def customization_kinds(plan: RepoPlan) -> dict[str, list[str]]:
+    """The repo's kinds, each once: those that keep it blocked, and every one seen."""
+    found = [c for chart in plan.charts for c in chart.customizations]
+    return {"blocking": sorted({c.kind for c in found if c.blocks}),
+            "all": sorted({c.kind for c in found})}
 
 
 def _outcome(o: Outcome) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from migrator.central.gaps import gaps
 from migrator.model import (
     CentralInfo,
     ChartPlan,
@@ -48,8 +49,9 @@ from migrator.report.common import (
     sorted_worst_first,
     yamlish,
 )
+from migrator.report.gaps import GAPS_MD, cumulative_sentence
 from migrator.report.json import PATCH_FILE
-from migrator.report.reasons import env_error, notice, reason
+from migrator.report.reasons import describe, env_error, notice, reason
 from migrator.verify.kpi import KPI_NAMES, fleet_tallies
 from migrator.workdir import private_patch
 
@@ -114,6 +116,16 @@ def repo_markdown(plan: RepoPlan, central: CentralInfo, *, plan_id: str, tool_ve
     return text
 
 
+def _interrupted(fleet: FleetPlan) -> list[str]:
+    """The line that says a run was stopped (Ctrl-C) before it planned every repo."""
+    if not fleet.interrupted:
+        return []
+    names = ", ".join(fleet.unplanned[:10]) + (", ..." if len(fleet.unplanned) > 10 else "")
+    total = len(fleet.repos) + len(fleet.unplanned)
+    return [f"**Interrupted:** the run was stopped before it planned {len(fleet.unplanned)} of "
+            f"{total} repositories ({_text(names)}); only those planned are reported here.", ""]
+
+
 def fleet_markdown(fleet: FleetPlan) -> str:
     central = fleet.central
     out = [
@@ -123,12 +135,15 @@ def fleet_markdown(fleet: FleetPlan) -> str:
         f"repositor{'y' if len(fleet.repos) == 1 else 'ies'} · central chart "
         f"{_code(central.ref or central.source)}",
         "",
+        *_interrupted(fleet),
         "| verdict | repositories |",
         "| --- | ---: |",
     ]
     for verdict in VERDICTS_WORST_FIRST:
         out.append(f"| {VERDICT_ICON[verdict]} {VERDICT_LABEL[verdict]} | {fleet.count(verdict)} |")
-    out += [f"| **total** | **{len(fleet.repos)}** |", "", "## Repositories", ""]
+    out += [f"| **total** | **{len(fleet.repos)}** |"]
+    out += _gaps_headline(fleet)
+    out += ["", "## Repositories", ""]
     if not fleet.repos:
         out.append("No repository in this plan.")
     else:
@@ -158,6 +173,19 @@ def fleet_markdown(fleet: FleetPlan) -> str:
     return "\n".join(out) + "\n"
 
 
+def _gaps_headline(fleet: FleetPlan) -> list[str]:
+    found = gaps(fleet)
+    if not found.kinds:
+        return []
+    steps = [f"- {cumulative_sentence(found.order[:i + 1])}"
+             for i in range(min(3, len(found.order)))]
+    more = f" ({len(found.held)} held whatever the central chart adds)" if found.held else ""
+    return ["", "## What the central chart must learn", "",
+            f"{found.blocked} blocked repo{'' if found.blocked == 1 else 's'}{more}; the kinds "
+            f"that block them and the unblock order are in [{GAPS_MD}]({GAPS_MD}).",
+            *([""] + steps if steps else [])]
+
+
 # --- the repo report -------------------------------------------------------------------------
 
 
@@ -170,6 +198,8 @@ def _repo(plan: RepoPlan, central: CentralInfo, plan_id: str, tool_version: str,
             out += ["", f"## {VERDICT_ICON[chart.verdict]} `{chart.path}`: "
                         f"{VERDICT_LABEL[chart.verdict]}", "", _text(reason(chart))]
         if chart.outcome.kind is not Kind.NOT_DERIVED:  # not a fork: nothing of it moves
+            if not _in_patch(plan, chart) and chart.verdict in (Verdict.BLOCKED, Verdict.ERROR):
+                out += ["", "_Not in the change set; moving it would look like this:_"]
             out += _before_after(chart, _chart_refs(plan, chart), central, limits)
         out += _values(chart, central, limits)
         out += _render_errors(chart, limits)
@@ -223,8 +253,15 @@ def _banner(plan: RepoPlan, limits: _Limits) -> list[str]:
             causes.append(f"the central chart cannot express {findings} customization"
                           f"{_s(findings)} of the fork (see the findings below)")
         cause = "; ".join(causes) if causes else _text(reason(plan))
-        after = ("Nothing is proposed until this is resolved." if plan.patch is None else
-                 "Proposed anyway (forced): check every difference below before merging.")
+        moving = [c for c in plan.charts if _in_patch(plan, c)]
+        held = [c for c in plan.charts if c.verdict is Verdict.BLOCKED and c not in moving]
+        if plan.patch is None:
+            after = "Nothing is proposed until this is resolved."
+        elif held:
+            after = (f"The change set moves only {_names([c.path for c in moving])}; "
+                     f"{_names([c.path for c in held])} stays until this is resolved.")
+        else:
+            after = "Proposed anyway (forced): check every difference below before merging."
         sentence = f"not safe to merge as is.** {_capital(cause)}. {after}"
     elif verdict is Verdict.SKIPPED:
         sentence = f"nothing to change.** {_sentence(_text(reason(plan)))}"
@@ -235,6 +272,22 @@ def _banner(plan: RepoPlan, limits: _Limits) -> list[str]:
         if rest.strip():
             detail = ["", *_fenced(rest.strip()[: limits.error_chars], "text")]
     return [head + sentence, *detail]
+
+
+def _in_patch(plan: RepoPlan, chart: ChartPlan) -> bool:
+    """Whether the change set deletes this chart's files (it moves onto the central chart)."""
+    if not plan.patch:
+        return False
+    prefix = "diff --git a/" + ("" if chart.path in ("", ".") else chart.path.rstrip("/") + "/")
+    inside = False
+    for line in plan.patch.splitlines():
+        if line.startswith("diff --git "):
+            inside = line.startswith(prefix)
+        elif line.startswith("@@"):
+            inside = False
+        elif inside and line.startswith("deleted file mode"):
+            return True
+    return False
 
 
 def _chart_before(chart: ChartPlan) -> str:
@@ -485,10 +538,23 @@ def _side(text: str | None, limits: _Limits) -> str:
 def _findings(chart: ChartPlan, limits: _Limits) -> list[str]:
     if not chart.findings:
         return []
-    out = ["", "### For the central chart maintainers", "",
-           "For this repo to migrate, the central chart would need to offer:", ""]
+    out = ["", "### For the central chart maintainers", ""]
+    if chart.customizations:
+        blocking = {c.kind for c in chart.customizations if c.blocks}
+        kinds = sorted({c.kind for c in chart.customizations},
+                       key=lambda k: (k not in blocking, k))
+        out += ["Customization kinds (`customizations` in report.json; the fleet's "
+                "central-gaps.md ranks them): "
+                + ", ".join(f"{_code(k)}{' (blocks)' if k in blocking else ''}" for k in kinds)
+                + ".", ""]
+    out += ["For this repo to migrate, the central chart would need to offer:", ""]
     out += [f"- {_text(f)}" for f in chart.findings[: limits.rows]]
-    return out + _more_line(len(chart.findings), limits.rows)
+    out += _more_line(len(chart.findings), limits.rows)
+    held = [o for o in chart.held_by if o != chart.outcome]
+    if held:
+        out += ["", "Whatever the central chart offers, this chart is also held by: "
+                + "; ".join(_text(describe(o)) for o in held) + "."]
+    return out
 
 
 def _templates(chart: ChartPlan, limits: _Limits) -> list[str]:

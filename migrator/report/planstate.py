@@ -14,12 +14,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from migrator import codec
+from migrator import codec, lock
 from migrator.errors import ConfigError
 from migrator.fsio import write_atomic
 from migrator.model import FleetPlan, RepoPlan
 from migrator.report.common import redact_plan
-from migrator.report.write import write_reports
+from migrator.report.write import ReportsNotWritten, write_reports
 
 STATE_FILE = "plan-state.json"
 STATE_SCHEMA = 2  # 2: outcomes are data (kind and fields), not a verdict and a reason
@@ -29,7 +29,10 @@ def save_state(fleet: FleetPlan, out: Path) -> Path:
     repos = tuple(redact_plan(plan) for plan in fleet.repos)
     data = {"schema": STATE_SCHEMA, "fleet": codec.dump(replace(fleet, repos=repos))}
     path = out / STATE_FILE
-    write_atomic(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+    try:
+        write_atomic(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+    except OSError as exc:
+        raise ReportsNotWritten(out, exc) from exc
     return path
 
 
@@ -47,7 +50,8 @@ def load_state(directory: Path) -> FleetPlan:
 
 
 def merge(out: Path, shards: Sequence[Path]) -> FleetPlan:
-    """One fleet's reports from the reports of its shards."""
+    """One fleet's reports from the reports of its shards, written while no other run
+    writes `out`."""
     if not shards:
         raise ConfigError("report merge: name at least one shard directory")
     fleets = [load_state(directory) for directory in shards]
@@ -67,7 +71,9 @@ def merge(out: Path, shards: Sequence[Path]) -> FleetPlan:
             by_slug[plan.repo.slug] = (plan, directory)
     repos = tuple(plan for plan, _ in sorted(by_slug.values(), key=lambda p: p[0].repo.name))
     merged = FleetPlan(central=central, repos=repos, tool_version=fleets[0].tool_version,
-                       plan_id="+".join(f.plan_id for f in fleets))
-    write_reports(merged, out)
-    save_state(merged, out)
+                       plan_id="+".join(f.plan_id for f in fleets),
+                       unplanned=tuple(name for f in fleets for name in f.unplanned))
+    with lock.hold(out, "--out"):
+        write_reports(merged, out)
+        save_state(merged, out)
     return merged

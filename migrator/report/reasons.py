@@ -35,9 +35,12 @@ def _sentence(o: Outcome, with_environment: bool) -> str:  # noqa: C901 - one ca
         case Kind.CENTRAL_WRAPPER:
             return f"already uses the central chart {o.detail} ({where} depends on it)"
         case Kind.NOT_DERIVED:
-            score = f", {o.score:.0%} of templates" if o.score is not None else ""
+            if not o.detail:  # nothing to compare: no templates of its own (an umbrella)
+                return ("not derived from the central chart or a known template family "
+                        "(no templates of its own)")
+            score = f", {round(o.score * 100)} % of templates" if o.score is not None else ""
             return (f"not derived from the central chart or a known template family "
-                    f"(closest: {o.detail or 'none'}{score})")
+                    f"(closest: {o.detail}{score})")
         case Kind.IDENTICAL:
             ignoring = f" (ignoring {o.count} descriptive fields)" if o.count else ""
             return f"rendered manifests identical in {env}{ignoring}"
@@ -45,6 +48,9 @@ def _sentence(o: Outcome, with_environment: bool) -> str:  # noqa: C901 - one ca
             return f"functional differences: {o.resource} {paths} in {env}{more}"
         case Kind.DEPLOY_LEFT:
             return f"{o.count} deploy reference(s) left for a person: {where} ({o.detail})"
+        case Kind.HATCH_DEPLOY_TIME:
+            return (f"{paths} would hold the deploy-time value of {o.detail} as static text in "
+                    f"{env}{more}: set that field at deploy time, not in the hatch")
         case Kind.DESTRUCTIVE:
             what = f"{paths} ({o.detail})" if o.paths else o.detail
             return f"destructive: {o.resource} {what} in {env}{more}"
@@ -74,6 +80,9 @@ def _sentence(o: Outcome, with_environment: bool) -> str:  # noqa: C901 - one ca
             at = f"{where}: " if where else ""
             return (f"{at}the chart dependency {o.detail} is enabled in {env} and the central "
                     f"chart does not carry it{more}")
+        case Kind.RENDER_LIMIT:
+            text = f"render stopped: {o.detail}"
+            return f"{env}: {text}" if with_environment and env else text
         case Kind.DEPLOY_RENDER_FAILED:
             return f"{where}: the rewritten deploy does not render: {o.detail}"
         case Kind.BAD_INPUT:

@@ -9,26 +9,50 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from migrator.errors import RepoError
+from migrator.central.gaps import gaps
+from migrator.errors import MigratorError, RepoError
 from migrator.fsio import write_atomic
 from migrator.model import FleetPlan, RepoPlan
 from migrator.redact import redact_patch
 from migrator.report.csv import fleet_csv
+from migrator.report.gaps import GAPS_JSON, GAPS_MD, gaps_json, gaps_markdown
 from migrator.report.html import dashboard
 from migrator.report.json import PATCH_FILE, fleet_json, repo_json
 from migrator.report.junit import fleet_junit
 from migrator.report.markdown import fleet_markdown, repo_markdown
 
 
+class ReportsNotWritten(MigratorError):
+    """The disk refused a report (full, read-only, gone): one line, and what is left."""
+
+    def __init__(self, out: Path, exc: OSError) -> None:
+        where = f" ({exc.filename})" if exc.filename else ""
+        super().__init__(f"cannot write the reports in {out}: {exc.strerror or exc}{where}; "
+                         "its fleet files are still those of the last run that wrote them all")
+
+
 def write_reports(fleet: FleetPlan, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    for plan in fleet.repos:
-        _write_repo(fleet, plan, out / "repos" / _safe_slug(plan))
-    write_atomic(out / "fleet.json", _dump(fleet_json(fleet)))
-    write_atomic(out / "fleet.md", fleet_markdown(fleet))
-    write_atomic(out / "fleet.html", dashboard(fleet))
-    write_atomic(out / "fleet.csv", fleet_csv(fleet))
-    write_atomic(out / "junit.xml", fleet_junit(fleet))
+    """Every report of `fleet` in `out`. Each file is replaced whole (written aside, then
+    renamed), the repos' first and the fleet's last, fleet.json the very last: a run stopped on
+    the way (a full disk, a kill) leaves no half file, and fleet files all of one run."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for plan in fleet.repos:
+            _write_repo(fleet, plan, out / "repos" / _safe_slug(plan))
+        found = gaps(fleet)
+        fleet_files = {  # all rendered before the first is written
+            "fleet.md": fleet_markdown(fleet),
+            GAPS_MD: gaps_markdown(found, fleet.plan_id),
+            GAPS_JSON: _dump(gaps_json(found)),
+            "fleet.html": dashboard(fleet),
+            "fleet.csv": fleet_csv(fleet),
+            "junit.xml": fleet_junit(fleet),
+            "fleet.json": _dump(fleet_json(fleet)),
+        }
+        for name, text in fleet_files.items():
+            write_atomic(out / name, text)
+    except OSError as exc:
+        raise ReportsNotWritten(out, exc) from exc
 
 
 def _write_repo(fleet: FleetPlan, plan: RepoPlan, folder: Path) -> None:

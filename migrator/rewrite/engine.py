@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from migrator.errors import RepoError
-from migrator.locate.refs import chart_dir, points_at
+from migrator.locate.refs import chart_dir, names_archive, points_at
 from migrator.model import HelmInvocation
 from migrator.rewrite import argoapp, ciinclude, declarative, newlines, python
 from migrator.rewrite.command import Edit, apply_edits
@@ -132,8 +132,9 @@ def _rewrite_file(
 def _concerns(ref: HelmInvocation, target: RewriteTarget, root: Path) -> bool:
     if points_at(ref, target.chart_path, root):
         return True
-    # a chart nobody can name before run time may be this one
-    return not ref.rewritable and chart_dir(ref) is None and not _is_remote(ref.chart)
+    # a chart nobody can name before run time may be this one, unless it is a packaged chart
+    return (not ref.rewritable and chart_dir(ref) is None and not _is_remote(ref.chart)
+            and not names_archive(ref))
 
 
 def _is_remote(chart: str | None) -> bool:

@@ -16,9 +16,9 @@ _YAML = (".yaml", ".yml", ".gotmpl")
 def check_still_valid(rel: str, before: str, after: str) -> None:
     if rel.endswith(_YAML):
         templated = "helmfile" in rel
-        old = load(before, templated, rel)
+        old = load(before, templated, rel, shape_only=True)
         try:
-            new = load(after, templated, rel)
+            new = load(after, templated, rel, shape_only=True)
         except RepoError as exc:
             raise RepoError(f"the rewrite produced invalid YAML: {exc.cause}", file=rel,
                             line=exc.line) from exc

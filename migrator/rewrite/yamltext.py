@@ -15,6 +15,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from migrator.errors import yaml_error
+from migrator.locate.refs import fastyaml
 from migrator.locate.refs.lenient import load_rt
 from migrator.locate.refs.yamlpos import hide_actions
 from migrator.rewrite.command import Edit
@@ -66,17 +67,18 @@ class Lines:
         return last + 1
 
 
-def load(text: str, templated: bool = False, rel: str = "") -> list[Any]:
+def load(text: str, templated: bool = False, rel: str = "", shape_only: bool = False
+         ) -> list[Any]:
     """Round-trip documents, read as leniently as the file's own tool reads it (duplicate keys,
     a tab after a value): the file was accepted when its references were found. A file the
     reader refuses after all (a Go template that is not YAML until rendered) is the rewrite's
-    error on that file, not a crash."""
+    error on that file, not a crash. `shape_only`: plain data will do, read fast."""
     source = hide_actions(text)[0] if templated else text
     try:
-        return load_rt(source)
+        return fastyaml.shape(source) if shape_only else load_rt(source)
     except YAMLError as exc:
         if not templated and "{{" in text:
-            return load(text, templated=True, rel=rel)
+            return load(text, templated=True, rel=rel, shape_only=shape_only)
         raise yaml_error(rel or "a deploy file", exc) from exc
 
 

@@ -18,7 +18,6 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.composer import Composer
 from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.tokens import CommentToken
@@ -26,6 +25,7 @@ from ruamel.yaml.tokens import CommentToken
 from migrator import tree
 from migrator.mapping import Rule
 from migrator.model import ValueDecision
+from migrator.yamlguard import GuardedComposer
 
 _WHY = {
     "identity": "migrator: keeps resource names and selector labels",
@@ -67,8 +67,10 @@ class KeyLines:
 def key_lines(text: str) -> KeyLines:
     """The lines of a values file's keys; empty when the file does not parse (whoever reads
     its values reports that)."""
+    reader = YAML()
+    reader.Composer = GuardedComposer  # nor an alias bomb, nor thousands of nested brackets
     try:
-        root = YAML().compose(text)
+        root = reader.compose(text)
     except YAMLError:
         return KeyLines({}, ())
     found: list[Duplicate] = []
@@ -127,7 +129,7 @@ def _plain_key(key: Node) -> str | None:
     return str(key.value)
 
 
-class _LastKeyWins(Composer):
+class _LastKeyWins(GuardedComposer):
     """Composes maps as Helm reads them: of a key written twice, only the last stays. The
     comment lines above the earlier one go with it; those below it move up to the key before."""
 

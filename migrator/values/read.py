@@ -17,7 +17,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from migrator import tree
+from migrator import tree, yamlguard
 from migrator.errors import RepoError
 from migrator.model import EmbeddedChart, Notice, NoticeKind, ValueDecision
 from migrator.values.files import Duplicate, key_lines, round_trip_problem
@@ -67,7 +67,12 @@ def read_fork_values(workdir: Path, chart: EmbeddedChart) -> ForkValues:
 
 
 def parse_values(text: str, rel: str, cited_by: str = "") -> dict[str, Any]:
-    """A values file as Helm reads it; one that is not a map (Helm refuses it) says its shape."""
+    """A values file as Helm reads it; one that is not a map (Helm refuses it) says its shape.
+    One past `yamlguard`'s limits is refused before Helm reads it."""
+    try:
+        yamlguard.check_text(text)
+    except yamlguard.YamlLimitError as exc:
+        raise yamlguard.refused(rel, exc) from exc
     try:
         return render.parse_values(text, rel)
     except RepoError as exc:

@@ -29,7 +29,7 @@ from migrator.model import (
 )
 from migrator.values.flags import dynamic, flag_values
 from migrator.values.read import ForkValues
-from migrator.verify import kpi, manifests, render, repair
+from migrator.verify import hatches, kpi, manifests, render, repair
 from migrator.verify.render import LoadedChart
 
 MAX_REPAIR_ROUNDS = 3
@@ -55,6 +55,8 @@ class Verified:
     environments: tuple[EnvResult, ...]  # values_files not yet known (the rewrite decides)
     before: Mapping[str, manifests.Rendered]  # env -> the fork as it deploys today
     after_values: Mapping[str, dict[str, Any]]  # env -> what the central chart was rendered with
+    # render-equal, yet not ready: a hatch would freeze a deploy-time value (one per env)
+    held: tuple[Outcome, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,12 +65,13 @@ class _EnvCheck:
     before: manifests.Rendered | None = None
     after_values: dict[str, Any] | None = None
     repairs: tuple[ValueDecision, ...] = ()
+    held: Outcome | None = None
 
 
 def render_release(chart: LoadedChart, values: Mapping[str, Any], env: Environment,
                    origin: str) -> manifests.Rendered:
     rendered = render.render(chart, values, release=env.release, namespace=env.namespace,
-                             origin=origin)
+                             origin=origin, environment=env.name)
     return manifests.index(render.parse_manifests(rendered), env.namespace)
 
 
@@ -90,6 +93,7 @@ def verify_environments(sides: Sides, environments: Sequence[Environment], plann
         before={c.result.name: c.before for c in checks if c.before is not None},
         after_values={c.result.name: c.after_values for c in checks
                       if c.after_values is not None and c.result.failure is None},
+        held=tuple(c.held for c in checks if c.held is not None),
     )
 
 
@@ -129,7 +133,8 @@ def _check_env(sides: Sides, env: Environment, planned: ValuesPlan) -> _EnvCheck
         replace(result, values=_env_part(current, planned.base), differences=tuple(diffs),
                 kpis_before=kpi.evaluate(manifests.objects_of(before)),
                 kpis_after=kpi.evaluate(manifests.objects_of(after))),
-        before, tree.merge(current, flags), tuple(repairs))
+        before, tree.merge(current, flags), tuple(repairs),
+        hatches.frozen_deploy_values(current, env.set_flags, env.name))
 
 
 def _failed(result: EnvResult, kind: Kind, exc: RenderError) -> EnvResult:

@@ -3,6 +3,11 @@
 A fork's chart is copied into a sandbox before Helm sees it, so that a symlink leaving the repo,
 a huge file or a binary template becomes a clear error instead of something Helm follows or chokes
 on. Loaded charts are immutable and safe to share between threads.
+
+Helm cannot be interrupted in-process (a render is one Go call that releases the GIL), so the
+time and memory a render may take are enforced from outside: whoever runs the renders (the
+planning worker processes) installs a watcher, told of each Helm call on a chart as it starts
+and ends, and kills the process when one runs over. The output limit is enforced here.
 """
 
 from __future__ import annotations
@@ -10,10 +15,11 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import helm_python as helm
 
@@ -21,6 +27,50 @@ from migrator.errors import RenderError, RepoError
 
 MAX_FILE_BYTES = 1024 * 1024  # Helm itself refuses charts past 5 MiB; one template past 1 MiB is
 # not a template someone wrote by hand.
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RenderLimits:
+    """What one Helm render may take before it is stopped and becomes its chart's reason."""
+
+    seconds: float = 30.0  # wall time of one render
+    memory_mib: int = 2048  # resident memory of the process that renders
+    output_mib: int = 256  # rendered text of one render
+
+
+@dataclass(frozen=True)
+class HelmCall:
+    """One Helm call on a chart, as a watcher sees it start."""
+
+    action: Literal["load", "render"]
+    origin: str  # how errors name the chart: a fork's path in its repo, or the chart's name
+    release: str | None = None
+    namespace: str | None = None
+    environment: str | None = None
+
+
+Watcher = Callable[[HelmCall], AbstractContextManager[object]]
+
+
+@dataclass(frozen=True)
+class _Guard:
+    watcher: Watcher
+    max_output_chars: int
+
+
+def _unwatched(call: HelmCall) -> AbstractContextManager[object]:
+    return nullcontext()
+
+
+_guard = _Guard(_unwatched, RenderLimits().output_mib * MIB)
+
+
+def guard(watcher: Watcher | None, limits: RenderLimits) -> None:
+    """Watch every Helm call on a chart in this process: `watcher` is entered around each
+    (None: unwatched), and a render whose text passes `limits.output_mib` is a RenderError."""
+    global _guard
+    _guard = _Guard(watcher or _unwatched, limits.output_mib * MIB)
 
 
 @dataclass(frozen=True)
@@ -77,7 +127,8 @@ def load_fork(repo: Path, chart_dir: str) -> LoadedChart:
         dst = Path(tmp) / (Path(chart_dir).name or "chart")
         _checked_copy(repo.resolve(), src, dst, chart_dir)
         try:
-            chart = helm.Chart.load(dst)
+            with _guard.watcher(HelmCall("load", chart_dir)):
+                chart = helm.Chart.load(dst)
         except helm.HelmError as exc:
             raise _load_error(chart_dir, exc) from exc
         # The loaded chart lives in memory; the sandbox can go.
@@ -179,27 +230,44 @@ def render(
     release: str,
     namespace: str | None,
     origin: str,
+    environment: str | None = None,
 ) -> dict[str, str]:
     """Render offline as `helm upgrade --install` would.
 
     `origin` is how errors name the chart: for a fork, its path in the repo, so that Helm's
-    "orders/templates/x.yaml:12" becomes "deploy/orders/templates/x.yaml:12".
+    "orders/templates/x.yaml:12" becomes "deploy/orders/templates/x.yaml:12". `environment`
+    only tells a watcher which one is rendered.
     """
+    call = HelmCall("render", origin, release, namespace, environment)
     try:
-        if loaded.archive is None:
-            return loaded.chart.render(values=dict(values), name=release,
-                                       namespace=namespace or "default", is_install=True)
-        fresh = helm.Chart.load_archive(loaded.archive)
-        try:
-            return fresh.render(values=dict(values), name=release,
-                                namespace=namespace or "default", is_install=True)
-        finally:
-            fresh.close()
+        with _guard.watcher(call):
+            rendered = _render(loaded, values, release, namespace)
     except helm.HelmError as exc:
         detail = _one_line(getattr(exc, "detail", None) or str(exc))
         if origin != loaded.name:
             detail = detail.replace(f"{loaded.name}/templates/", f"{origin}/templates/")
         raise RenderError(detail if origin in detail else f"{origin}: {detail}") from exc
+    size = sum(len(text) for text in rendered.values())
+    if size > _guard.max_output_chars:
+        # Past this, comparing and reporting would cost more than the render did; no chart a
+        # person deploys renders hundreds of MiB.
+        limit = _guard.max_output_chars // MIB
+        raise RenderError(f"{origin}: rendered {size / MIB:.0f} MiB of text, over the {limit} MiB "
+                          "output limit (--render-output-mib)")
+    return rendered
+
+
+def _render(loaded: LoadedChart, values: Mapping[str, Any], release: str,
+            namespace: str | None) -> dict[str, str]:
+    if loaded.archive is None:
+        return loaded.chart.render(values=dict(values), name=release,
+                                   namespace=namespace or "default", is_install=True)
+    fresh = helm.Chart.load_archive(loaded.archive)
+    try:
+        return fresh.render(values=dict(values), name=release,
+                            namespace=namespace or "default", is_install=True)
+    finally:
+        fresh.close()
 
 
 def _one_line(text: str) -> str:

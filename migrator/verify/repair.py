@@ -1,9 +1,10 @@
 """Express a fork's template edits as central chart values, where the central chart offers one.
 
 After a first render, some differences come from templates the team edited (a hard-coded pod
-annotation) or from names the central chart derives differently. Each rule here looks at the
-fork's objects next to the migrated ones and proposes values that bring them back; the verify
-stage renders again and keeps a proposal only because the render proves it.
+annotation), from names the central chart derives differently, or from what the fork adds (a
+sidecar, a CronJob) that a hatch of the target version carries (verify/hatches.py). Each rule
+looks at the fork's objects next to the migrated ones and proposes values that bring them back;
+the verify stage renders again and keeps a proposal only because the render proves it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from migrator import tree
 from migrator.model import ResourceId
 from migrator.tree import MISSING
+from migrator.verify import hatches
 from migrator.verify.manifests import WORKLOADS, Rendered
 
 
@@ -75,6 +77,9 @@ def propose(before: Rendered, after: Rendered, central_defaults: Mapping[str, An
                         f"{target}.{key}", value,
                         f"{template} hard-codes this {rule.what}; the central chart offers "
                         f"`{target}`"))
+    renaming = any(p.path == "fullnameOverride" for p in proposals)
+    proposals.extend(Proposal(c.path, c.value, c.note) for c in hatches.propose(
+        before, after, central_defaults, current, cosmetic_keys, renaming=renaming))
     return _dedupe(proposals)
 
 

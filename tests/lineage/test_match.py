@@ -214,3 +214,13 @@ def test_a_chart_whose_values_helm_left_as_none_is_still_compared(
     loaded = charts.load(tmp_path / "fork", charts.fork("app-template", "1.2.0"))
     found = match.find(dataclasses.replace(loaded, values=None), fixtures_catalog)
     assert (found.chart, found.version) == ("app-template", "1.2.0")
+
+
+@pytest.mark.parametrize("version", ["1.2.0", "2.0.0"])
+def test_a_pristine_fork_without_values_yaml_keeps_a_high_confidence(
+        tmp_path: Path, fixtures_catalog: Catalog, version: str) -> None:
+    # the lead over the runner-up is measured on the fork's own scale (no values keys)
+    files = {k: v for k, v in charts.fork("app-template", version).items() if k != "values.yaml"}
+    found = find(tmp_path, fixtures_catalog, files)
+    assert (found.chart, found.version) == ("app-template", version)
+    assert found.confidence >= 0.9, (found.confidence, found.runner_up)

@@ -58,7 +58,7 @@ def test_a_chart_not_derived_names_the_closest_match_and_its_score() -> None:
     chart = ChartPlan(path="chart", name="worker", outcome=Outcome(
         Kind.NOT_DERIVED, detail="app-template 1.0.0", score=0.18))
     assert reason(chart) == ("not derived from the central chart or a known template family "
-                             "(closest: app-template 1.0.0, 18% of templates)")
+                             "(closest: app-template 1.0.0, 18 % of templates)")
 
 
 def test_a_chart_not_derived_gets_no_before_and_after_table() -> None:
@@ -69,6 +69,6 @@ def test_a_chart_not_derived_gets_no_before_and_after_table() -> None:
     text = repo_markdown(dataclasses.replace(plan, charts=(*plan.charts, worker)), CENTRAL,
                          plan_id="3f9c2a1", tool_version="0.4.0")
     section = text.split("`charts/worker`", 1)[1]
-    assert "(closest: app-template 1.0.0, 18% of templates)" in section
+    assert "(closest: app-template 1.0.0, 18 % of templates)" in section
     assert "`charts/worker/` (3 files" not in section  # no "before" row claiming a migration
     assert text.count("| chart |") == 1  # the fork's table only

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import struct
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from migrator.model import Verdict
+from migrator.model import FleetPlan, Verdict
 from migrator.report.html import dashboard
 from tests.report.sample import PASSWORD, fleet
 
@@ -157,3 +158,57 @@ def decode_png(data: bytes) -> tuple[int, int, list[tuple[int, int, int]]]:
         pixels += [tuple(line[i:i + 3]) for i in range(0, stride, bpp)]  # type: ignore[misc]
         previous = line
     return width, height, pixels
+
+
+# --- the gap report section ------------------------------------------------------------------
+
+EVIL = 'evil<img src=x onerror="alert(1)">'
+
+
+def gaps_fleet() -> FleetPlan:
+    from tests.central.test_gaps import item, repo, small_fleet
+
+    plan = small_fleet()
+    hostile = repo(EVIL, item("extra-container", resource="Deployment/<b>x</b>"))
+    return dataclasses.replace(plan, repos=(*plan.repos, hostile))
+
+
+@pytest.fixture(scope="module")
+def gaps_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("gaps") / "fleet.html"
+    path.write_text(dashboard(gaps_fleet()), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def gaps_dom(gaps_page: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return chromium(gaps_page, tmp_path_factory.mktemp("profile"), "--dump-dom")
+
+
+def test_the_gap_section_lists_the_unblock_order_with_cumulative_counts(gaps_dom: str) -> None:
+    section = gaps_dom[gaps_dom.index('<section class="card" id="gaps-section">'):]
+    section = section[:section.index("</section>")]
+    steps = re.findall(r'<li data-feature="([^"]+)" data-cumulative="(\d+)">', section)
+    # the hostile repo needs extraContainers only: it moves at the first step with r1 and r11
+    assert steps == [("extraContainers", "3"), ("extraEnv + envFrom", "5"),
+                     ("extraObjects", "7"), ("extraVolumes + extraVolumeMounts", "8")]
+    assert "add extraContainers + extraEnv + envFrom: 5 repos can move" in section
+    assert '<a href="central-gaps.md">central-gaps.md</a>' in section
+    assert "the target already has <code>volumes</code>: a mapping to write" in section
+    rows = re.findall(r'<tr data-kind="([^"]+)">', section)
+    assert rows[0] == "extra-container" and "other" in rows
+    first = section[section.index('<tr data-kind="extra-container">'):]
+    assert re.match(r'<tr data-kind="extra-container"><td class="kind"><code>extra-container'
+                    r'</code></td><td class="num">8</td><td class="num">8</td>', first)
+
+
+def test_the_gap_section_escapes_what_repos_name(gaps_page: Path, gaps_dom: str) -> None:
+    html = gaps_page.read_text(encoding="utf-8")
+    assert EVIL not in html and "<b>x</b>" not in html
+    assert "evil&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    assert "<img" not in gaps_dom and "<b>x" not in gaps_dom
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html)
+
+
+def test_a_fleet_without_customizations_has_no_gap_section(dom: str) -> None:
+    assert 'id="gaps-section"' not in dom

@@ -260,3 +260,19 @@ def test_multi_chart_repo_gets_a_section_per_chart() -> None:
     assert "## ✅ `deploy/helm/worker`: Ready" in text
     assert mr_title(dataclasses.replace(plan, charts=(plan.charts[0], second)),
                     CENTRAL).endswith("(was: 2 embedded charts)")
+
+
+def test_a_blocked_repo_that_moves_its_other_chart_says_which_moves_and_which_stays() -> None:
+    ready = ready_repo().charts[0]
+    blocked = dataclasses.replace(blocked_repo().charts[0], path="charts/sync")
+    patch = (f"diff --git a/{ready.path}/Chart.yaml b/{ready.path}/Chart.yaml\n"
+             "deleted file mode 100644\n--- a/x\n+++ /dev/null\n@@ -1 +0,0 @@\n-name: x\n")
+    plan = dataclasses.replace(blocked_repo(), charts=(ready, blocked), patch=patch)
+    text = render(plan)
+    assert ("The change set moves only `deploy/helm/orders`; `charts/sync` stays until this is "
+            "resolved.") in text
+    assert "forced" not in text
+    sync = text.split("`charts/sync`: Blocked", 1)[1]
+    assert "_Not in the change set; moving it would look like this:_" in sync
+    orders = text.split("`deploy/helm/orders`: Ready", 1)[1].split("`charts/sync`: Blocked")[0]
+    assert "Not in the change set" not in orders

@@ -14,7 +14,8 @@ from tests.report.sample import PASSWORD, PASSWORD_B64, fleet, skipped_repo
 
 def test_writes_fleet_files_and_a_folder_per_repo(tmp_path: Path) -> None:
     write_reports(fleet(), tmp_path)
-    for name in ("fleet.json", "fleet.md", "fleet.html", "fleet.csv", "junit.xml"):
+    for name in ("fleet.json", "fleet.md", "fleet.html", "fleet.csv", "junit.xml",
+                 "central-gaps.md", "central-gaps.json"):
         assert (tmp_path / name).stat().st_size > 0, name
     for plan in fleet().repos:
         folder = tmp_path / "repos" / plan.repo.slug
@@ -41,7 +42,7 @@ def test_a_patch_from_an_earlier_plan_is_removed_when_nothing_is_proposed(tmp_pa
 def test_the_password_appears_in_none_of_the_written_files(tmp_path: Path) -> None:
     write_reports(fleet(), tmp_path)
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert len(files) == 5 + 2 * 5 + 2
+    assert len(files) == 7 + 2 * 5 + 2  # fleet files with the gap report, repos, patches
     for path in files:
         text = path.read_text(encoding="utf-8")
         assert PASSWORD not in text, path

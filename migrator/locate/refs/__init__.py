@@ -149,6 +149,13 @@ def chart_dir(ref: HelmInvocation) -> str | None:
     return posixpath.normpath(posixpath.join(run_dir(ref), chart)).lstrip("/") or "."
 
 
+def names_archive(ref: HelmInvocation) -> bool:
+    """A packaged chart (`dist/app-$TAG.tgz`) or a `helm push` of one: it was built from a chart
+    directory by another command (`helm package ./chart`), which is the use that counts."""
+    chart = (ref.chart or "").split("?", 1)[0]
+    return ref.subcommand == "push" or chart.endswith((".tgz", ".tar.gz"))
+
+
 def values_paths(ref: HelmInvocation) -> tuple[str, ...]:
     """The reference's values files as repo-relative paths, read the way its tool reads them:
     helmfile, skaffold and make from the file's directory, Argo CD from the chart path, helm

@@ -23,6 +23,7 @@ from migrator.locate.refs.lenient import GITLAB
 from migrator.locate.refs.yamlpos import Located, Tagged, load_documents, read_text
 from migrator.locate.shellwords import split_command_spans, tokenize
 from migrator.model import HelmInvocation, Notice
+from migrator.yamlguard import MAX_NODES
 
 CI_FILE = ".gitlab-ci.yml"
 _RESERVED = {
@@ -53,12 +54,13 @@ def read(root: Path, rel: str = CI_FILE) -> FileRefs:
         return cache[file]
 
     found: list[HelmInvocation] = []
+    assembly = _Assembly(config)
     for name, job in config.items():
         if not _is_job(name, job):
             continue
-        resolved = _resolve_job(config, name, depth=0)
+        resolved = assembly.job(name)
         resolved = _with_defaults(config, resolved)
-        resolved = _resolve_references(config, resolved, depth=0)
+        resolved = assembly.references(resolved)
         found.extend(_job_invocations(str(name), resolved, global_vars, reader))
     return FileRefs(tuple(found), tuple(notices))
 
@@ -78,13 +80,14 @@ def ci_jobs(root: Path, ci_file: str = CI_FILE) -> dict[str, CiJob]:
         return {}
     origins: dict[str, list[str]] = {}
     config = _load_with_includes(root, ci_file, set(), [], origins)
+    assembly = _Assembly(config)
     out: dict[str, CiJob] = {}
     for name, job in config.items():
         if _is_job(name, job):
-            extended = _resolve_job(config, name, 0)
-            resolved = _resolve_references(config, _with_defaults(config, extended), 0)
+            extended = assembly.job(name)
+            resolved = assembly.references(_with_defaults(config, extended))
             files = tuple(origins.get(str(name), ()))
-            extended = _resolve_references(config, extended, 0)
+            extended = assembly.references(extended)
             out[str(name)] = CiJob(str(name), files, resolved, extended)
     return out
 
@@ -153,19 +156,78 @@ def deep_merge(base: Any, override: Any) -> Any:
     return override
 
 
-def _resolve_job(config: Mapping[Any, Any], name: Any, depth: int) -> dict[Any, Any]:
-    job = config.get(name)
-    if not isinstance(job, dict):
-        return {}
-    if depth > _MAX_DEPTH:
-        raise RepoError(f"`extends` of job {name} nests too deep or loops", file=CI_FILE)
-    parents = job.get("extends")
-    parent_names = parents if isinstance(parents, list) else [parents] if parents else []
-    merged: dict[Any, Any] = {}
-    for parent in parent_names:
-        merged = deep_merge(merged, _resolve_job(config, str(parent), depth + 1))
-    own = {k: v for k, v in job.items() if k != "extends"}
-    return dict(deep_merge(merged, own))
+class _Assembly:
+    """`extends:` and `!reference` resolved over one configuration. A parent is resolved once
+    however many jobs extend it (nine jobs each extending nine others, ten levels deep, are
+    otherwise billions of merges), and what one job's references expand to is bounded (they
+    can nest lists as an alias bomb does)."""
+
+    def __init__(self, config: Mapping[Any, Any]) -> None:
+        self.config = config
+        self._jobs: dict[Any, tuple[dict[Any, Any], int]] = {}  # name -> (resolved, height)
+
+    def job(self, name: Any) -> dict[Any, Any]:
+        """The job as its `extends:` chain makes it."""
+        return self._job(name, 0)[0]
+
+    def _job(self, name: Any, depth: int) -> tuple[dict[Any, Any], int]:
+        """The job resolved, and how many `extends` levels are below it (-1: not a job)."""
+        job = self.config.get(name)
+        if not isinstance(job, dict):
+            return {}, -1
+        if depth > _MAX_DEPTH:
+            raise RepoError(f"`extends` of job {name} nests too deep or loops", file=CI_FILE)
+        cached = self._jobs.get(name)
+        if cached is not None and depth + cached[1] <= _MAX_DEPTH:
+            return cached
+        # (past the limit from here: resolved again, to name the job where the limit is passed)
+        parents = job.get("extends")
+        parent_names = parents if isinstance(parents, list) else [parents] if parents else []
+        merged: dict[Any, Any] = {}
+        height = 0
+        for parent in parent_names:
+            resolved, below = self._job(str(parent), depth + 1)
+            merged = deep_merge(merged, resolved)
+            height = max(height, below + 1)
+        own = {k: v for k, v in job.items() if k != "extends"}
+        self._jobs[name] = (dict(deep_merge(merged, own)), height)
+        return self._jobs[name]
+
+    def references(self, node: Any) -> Any:
+        """`node` with every `!reference [job, key...]` replaced by what it points at."""
+        return _References(self).resolve(node, 0, None)
+
+
+class _References:
+    """One job's `!reference`s resolved, counting the nodes they give."""
+
+    def __init__(self, assembly: _Assembly) -> None:
+        self.assembly = assembly
+        self.nodes = 0
+
+    def resolve(self, node: Any, depth: int, within: Tagged | None) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES and within is not None:
+            raise RepoError(f"refused: `!reference {list(within.items)}` expands past "
+                            f"{MAX_NODES:,} nodes", file=within.file, line=within.line)
+        if isinstance(node, Tagged) and node.tag == "!reference":
+            if depth > _MAX_DEPTH:
+                raise RepoError("`!reference` nests too deep or loops", file=node.file,
+                                line=node.line)
+            target: Any = self.assembly.job(node.items[0]) if node.items else None
+            if target == {} and node.items:
+                target = self.assembly.config.get(node.items[0])
+            for key in node.items[1:]:
+                target = target.get(key) if isinstance(target, dict) else None
+            if target is None:
+                raise RepoError(f"`!reference {list(node.items)}` points at nothing",
+                                file=node.file, line=node.line)
+            return self.resolve(target, depth + 1, within or node)
+        if isinstance(node, dict):
+            return {k: self.resolve(v, depth, within) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.resolve(v, depth, within) for v in node]
+        return node
 
 
 def _with_defaults(config: Mapping[Any, Any], job: dict[Any, Any]) -> dict[Any, Any]:
@@ -183,27 +245,6 @@ def _with_defaults(config: Mapping[Any, Any], job: dict[Any, Any]) -> dict[Any, 
         if key in allowed and key in default and key not in out:
             out[key] = default[key]
     return out
-
-
-def _resolve_references(config: Mapping[Any, Any], node: Any, depth: int) -> Any:
-    if isinstance(node, Tagged) and node.tag == "!reference":
-        if depth > _MAX_DEPTH:
-            raise RepoError("`!reference` nests too deep or loops", file=node.file,
-                            line=node.line)
-        target: Any = _resolve_job(config, node.items[0], 0) if node.items else None
-        if target == {} and node.items:
-            target = config.get(node.items[0])
-        for key in node.items[1:]:
-            target = target.get(key) if isinstance(target, dict) else None
-        if target is None:
-            raise RepoError(f"`!reference {list(node.items)}` points at nothing",
-                            file=node.file, line=node.line)
-        return _resolve_references(config, target, depth + 1)
-    if isinstance(node, dict):
-        return {k: _resolve_references(config, v, depth) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_resolve_references(config, v, depth) for v in node]
-    return node
 
 
 def flatten_script(script: Any) -> Iterator[Any]:

@@ -15,7 +15,9 @@ real repositories:
   A tab at the start of a line or right after `:`/`-` is refused by all of them, so only tabs
   after content are forgiven.
 
-Each leniency used is returned as a `Notice(LENIENT)` at the line it was met.
+Each leniency used is returned as a `Notice(LENIENT)` at the line it was met. A document that
+would cost far more to read than its size (an alias bomb, thousands of nested brackets) is refused
+(`yamlguard`), naming the file and line.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from migrator.errors import RepoError, yaml_error
 from migrator.model import Notice, NoticeKind
+from migrator.yamlguard import GuardedComposer, YamlLimitError, refused
 
 _MERGE = "tag:yaml.org,2002:merge"
 _SEQ = "tag:yaml.org,2002:seq"
@@ -61,18 +64,31 @@ class Lenient:
 
 
 @dataclass(frozen=True)
-class _Odd:
+class Odd:
+    """A key a stricter reader would refuse: written twice in one map, or a second `<<`."""
+
     line: int  # 1-based, in the text
     key: str
     first: int  # line of the first occurrence
     merge: bool
 
 
+@dataclass(frozen=True)
+class Key:
+    """What deciding between a map's keys needs to know of one key."""
+
+    ident: tuple[str, str] | None  # (tag, text as written) of a scalar key; None: another key
+    line: int  # 1-based
+    merge: bool  # `<<`
+
+
 def load_lenient(text: str, rel: str, consumer: Consumer) -> Lenient:
     """Every document of `text`, read as `consumer` reads it. Raises RepoError (naming file and
-    line) for what the consumer refuses too."""
+    line) for what the consumer refuses too, and for a document past `yamlguard`'s limits."""
     try:
         return _load(text, rel, consumer, ())
+    except YamlLimitError as exc:
+        raise refused(rel, exc) from exc
     except YAMLError as exc:
         if not _is_tab_error(exc):
             raise yaml_error(rel, exc) from exc
@@ -81,6 +97,8 @@ def load_lenient(text: str, rel: str, consumer: Consumer) -> Lenient:
             raise yaml_error(rel, exc) from exc
         try:
             return _load(untabbed, rel, consumer, lines)
+        except YamlLimitError as again:
+            raise refused(rel, again) from again
         except YAMLError as again:
             raise yaml_error(rel, again) from again
 
@@ -97,73 +115,86 @@ def load_rt(text: str) -> list[Any]:
 
 
 def _load(text: str, rel: str, consumer: Consumer, tabs: tuple[int, ...]) -> Lenient:
-    odd: list[_Odd] = []
+    odd: list[Odd] = []
     docs = _parse(text, odd)
-    notices = [Notice(NoticeKind.LENIENT, f"a tab after the value: {consumer.name} skips it",
-                      rel, line) for line in tabs]
+    return Lenient(docs, notices(odd, rel, consumer, tabs))
+
+
+def notices(odd: list[Odd], rel: str, consumer: Consumer, tabs: tuple[int, ...] = ()
+            ) -> tuple[Notice, ...]:
+    """The leniencies used in reading `rel`, in line order; RepoError at the first key the
+    consumer refuses."""
+    found = [Notice(NoticeKind.LENIENT, f"a tab after the value: {consumer.name} skips it",
+                    rel, line) for line in tabs]
     for o in odd:
         if not consumer.duplicate_keys:
             raise RepoError(f"duplicate key `{o.key}` (first at line {o.first}): "
                             f"{consumer.name} refuses it too", file=rel, line=o.line)
-        notices.append(Notice(NoticeKind.LENIENT, _odd_words(o, consumer), rel, o.line))
-    return Lenient(docs, tuple(sorted(set(notices), key=lambda n: (n.line or 0, n.detail))))
+        found.append(Notice(NoticeKind.LENIENT, _odd_words(o, consumer), rel, o.line))
+    return tuple(sorted(set(found), key=lambda n: (n.line or 0, n.detail)))
 
 
-def _odd_words(o: _Odd, consumer: Consumer) -> str:
+def _odd_words(o: Odd, consumer: Consumer) -> str:
     if o.merge:
         return (f"duplicate merge key `<<` (first at line {o.first}): {consumer.name} merges "
                 "both, the later one winning")
     return f"duplicate key `{o.key}` (first at line {o.first}): {consumer.name} uses the last one"
 
 
-def _parse(text: str, odd: list[_Odd]) -> list[Any]:
+def _parse(text: str, odd: list[Odd]) -> list[Any]:
     class _Constructor(RoundTripConstructor):
         def flatten_mapping(self, node: Any) -> Any:
             _dedupe(node, odd)
             return super().flatten_mapping(node)
 
     yaml = YAML(typ="rt")
+    yaml.Composer = GuardedComposer
     yaml.Constructor = _Constructor
     return list(yaml.load_all(text))
 
 
-def _dedupe(node: MappingNode, odd: list[_Odd]) -> None:
-    """Leave one pair per key (the last) and at most one merge key (all merges, later first)."""
-    pairs = list(node.value)
+def plan_keys(keys: list[Key], odd: list[Odd]) -> tuple[list[int], list[int]]:
+    """How a map with these keys is read: the indexes of the entries kept, in order (of a key
+    written twice, the last; of several `<<`, the first, standing for all), and the indexes of
+    the `<<` entries in the order their maps merge (YAML lets an earlier map win, so a later
+    `<<` goes first). Records each `Odd`."""
     last: dict[tuple[str, str], int] = {}
     first: dict[tuple[str, str], int] = {}
-    merges = [i for i, (k, _) in enumerate(pairs) if k.tag == _MERGE]
-    for i, (key, _) in enumerate(pairs):
-        if isinstance(key, ScalarNode) and key.tag != _MERGE:
-            ident = (str(key.tag), str(key.value))
-            if ident in last:
-                odd.append(_Odd(key.start_mark.line + 1, str(key.value),
-                                first[ident], merge=False))
+    merges = [i for i, k in enumerate(keys) if k.merge]
+    for i, key in enumerate(keys):
+        if key.ident is not None and not key.merge:
+            if key.ident in last:
+                odd.append(Odd(key.line, key.ident[1], first[key.ident], merge=False))
             else:
-                first[ident] = key.start_mark.line + 1
-            last[ident] = i
-    keep = [
-        pair for i, pair in enumerate(pairs)
-        if not isinstance(pair[0], ScalarNode) or pair[0].tag == _MERGE
-        or last[(str(pair[0].tag), str(pair[0].value))] == i
-    ]
+                first[key.ident] = key.line
+            last[key.ident] = i
+    for i in merges[1:]:
+        odd.append(Odd(keys[i].line, "<<", keys[merges[0]].line, merge=True))
+    keep = [i for i, key in enumerate(keys)
+            if (key.ident is None and not key.merge) or (key.merge and i == merges[0])
+            or (key.ident is not None and not key.merge and last[key.ident] == i)]
+    return keep, merges[::-1] if len(merges) > 1 else merges
+
+
+def _dedupe(node: MappingNode, odd: list[Odd]) -> None:
+    """Leave one pair per key (the last) and at most one merge key (all merges, later first)."""
+    pairs = list(node.value)
+    keys = [Key((str(k.tag), str(k.value)) if isinstance(k, ScalarNode) else None,
+                k.start_mark.line + 1, k.tag == _MERGE) for k, _ in pairs]
+    keep, merges = plan_keys(keys, odd)
     if len(merges) > 1:
-        first_line = pairs[merges[0]][0].start_mark.line + 1
-        for i in merges[1:]:
-            odd.append(_Odd(pairs[i][0].start_mark.line + 1, "<<", first_line, merge=True))
-        # YAML's merge sequence lets an earlier map win: the later merge goes first.
         maps: list[Any] = []
-        for i in reversed(merges):
+        for i in merges:
             value = pairs[i][1]
             maps.extend(value.value if isinstance(value, SequenceNode) else [value])
-        head_key, head_value = pairs[merges[0]]
-        combined = SequenceNode(_SEQ, maps, head_value.start_mark, head_value.end_mark,
-                                flow_style=True)
-        dropped = {id(pairs[i][0]) for i in merges[1:]}
-        keep = [(head_key, combined) if k is head_key else (k, v)
-                for k, v in keep if id(k) not in dropped]
-    if len(keep) != len(pairs) or len(merges) > 1:
-        node.value = keep
+        head = min(merges)
+        head_value = pairs[head][1]
+        pairs[head] = (pairs[head][0], SequenceNode(_SEQ, maps, head_value.start_mark,
+                                                    head_value.end_mark, flow_style=True))
+    if len(keep) != len(pairs):
+        node.value = [pairs[i] for i in keep]
+    elif len(merges) > 1:
+        node.value = pairs
 
 
 def _is_tab_error(exc: YAMLError) -> bool:

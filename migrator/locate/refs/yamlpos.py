@@ -17,34 +17,13 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
 from migrator.errors import RepoError
+from migrator.locate.refs import fastyaml
 from migrator.locate.refs.lenient import Consumer, load_lenient
+from migrator.locate.refs.located import Located as Located
+from migrator.locate.refs.located import Tagged as Tagged
 from migrator.locate.refs.walk import inside
 from migrator.model import Notice
-
-
-class Located(str):
-    """A YAML string with its origin. Compares and hashes as the plain string."""
-
-    file: str
-    line: int  # 1-based line of the scalar (of the `|`/`>` indicator for block scalars)
-    style: str  # "plain", "literal", "folded" or "quoted"
-
-    def __new__(cls, value: str, file: str, line: int, style: str) -> Located:
-        obj = super().__new__(cls, value)
-        obj.file = file
-        obj.line = line
-        obj.style = style
-        return obj
-
-
-@dataclass(frozen=True)
-class Tagged:
-    """A tagged sequence such as GitLab's `!reference [job, script]`."""
-
-    tag: str
-    items: tuple[Any, ...]
-    file: str
-    line: int
+from migrator.yamlguard import YamlLimitError, refused
 
 
 @dataclass(frozen=True)
@@ -114,7 +93,20 @@ def _restore(node: Any, actions: list[str]) -> Any:
 
 
 def load_text(text: str, rel: str, consumer: Consumer) -> YamlFile:
-    """`load_documents` for text already in memory (`rel` names it in positions and errors)."""
+    """`load_documents` for text already in memory (`rel` names it in positions and errors).
+
+    Read through libyaml when it gives the very same data (`fastyaml`), else round trip."""
+    try:
+        fast = fastyaml.load(text, rel, consumer)
+    except YamlLimitError as exc:
+        raise refused(rel, exc) from exc
+    if fast is not None:
+        return YamlFile(*fast)
+    return round_trip_text(text, rel, consumer)
+
+
+def round_trip_text(text: str, rel: str, consumer: Consumer) -> YamlFile:
+    """`load_text` through ruamel.yaml's round-trip reader, always."""
     loaded = load_lenient(text, rel, consumer)
     return YamlFile([_convert(doc, rel, 0, text) for doc in loaded.docs], loaded.notices)
 
@@ -160,7 +152,7 @@ def _plain_key(key: Any) -> Any:
 
 def _key_line(node: CommentedMap, key: Any) -> int:
     """1-based line of the value of `key`, looking through merge keys (`<<: *anchor`)."""
-    if key in node.lc.data:
+    if key in (node.lc.data or {}):  # no data: a map ruamel.yaml made up for merges
         return int(node.lc.value(key)[0]) + 1
     for entry in getattr(node, "merge", []) or []:
         # ruamel.yaml has stored merge sources both bare and as (position, map) pairs

@@ -1,0 +1,72 @@
+"""A run's inputs: what every repo shares (the central chart, the mappings), loaded from the
+settings, and each repo's clone, brought up to date. The run loads them once in its own process
+and once in each planning worker."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from migrator import credentials, git
+from migrator.config import PlanSettings
+from migrator.errors import GitError
+from migrator.lineage.catalog import load_catalog
+from migrator.mapping import load_mappings
+from migrator.model import CentralInfo, RepoRef
+from migrator.pipeline.context import Context
+from migrator.workdir import WorkDir
+
+
+def make_context(settings: PlanSettings) -> tuple[Context, CentralInfo]:
+    catalog = load_catalog(str(settings.central), settings.central_name, settings.central_path,
+                           str(settings.families) if settings.families else None)
+    catalog.get(settings.target_version)  # fails early, naming the versions there are
+    ctx = Context(
+        catalog=catalog,
+        target_version=settings.target_version,
+        mappings=load_mappings(settings.mappings),
+        policy=settings.inherited,
+        cosmetic_keys=settings.cosmetic_keys,
+        values_dir=settings.values_dir,
+        force=settings.force,
+        style=settings.style,
+        chart_ref=settings.chart_ref,
+        ci_include=settings.ci_include,
+        argocd=settings.argocd,
+        work=settings.work,
+        min_lineage=settings.min_lineage,
+    )
+    info = CentralInfo(
+        name=catalog.central,
+        source=str(settings.central),
+        target_version=settings.target_version,
+        versions=tuple(catalog.versions()),
+        ref=settings.chart_ref,
+        families=str(settings.families) if settings.families else None,
+    )
+    return ctx, info
+
+
+def git_env(settings: PlanSettings) -> dict[str, str] | None:
+    """How git authenticates to GitLab: a credential helper reading the token variable, which
+    answers for the GitLab origin only."""
+    if settings.gitlab is None:
+        return None
+    return credentials.git_env(settings.gitlab.token_var, origin=settings.gitlab.url)
+
+
+def clone_scope(settings: PlanSettings) -> credentials.CloneScope | None:
+    """Which clone URLs a GitLab fleet may be fetched from; None for a local fleet."""
+    if settings.gitlab is None:
+        return None
+    return credentials.CloneScope.of(settings.gitlab.url, settings.gitlab.allowed_clone_hosts)
+
+
+def fetch(repo: RepoRef, work: WorkDir, env: Mapping[str, str] | None = None,
+          scope: credentials.CloneScope | None = None) -> str:
+    """The repo's clone in the work dir's cache (`work.clone(repo.slug)`), created or brought
+    up to date; its HEAD. Refused, before git runs, for a repo discovery could not hand on or a
+    clone URL outside `scope`."""
+    refusal = repo.unavailable or (scope.refusal(repo.url) if scope is not None else None)
+    if refusal is not None:
+        raise GitError(refusal)
+    return git.clone_or_update(repo.url, work.clone(repo.slug), repo.default_branch, env=env)
