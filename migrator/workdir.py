@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import os
 import re
 import secrets
@@ -138,10 +139,18 @@ class WorkDir:
         """
         self.create()
         self.logs.mkdir(mode=0o700, exist_ok=True)
+        # A counter, not mkstemp's random letters: the name is quoted in reasons, and a random
+        # tail is what the redactor's high-entropy rule hides ("/<redacted>.log").
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        fd, name = tempfile.mkstemp(prefix=f"{slug}-{stamp}-", suffix=".log", dir=self.logs)
-        os.close(fd)
-        return Path(name)
+        for n in itertools.count(1):
+            path = self.logs / f"{slug}-{stamp}-{n}.log"
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue
+            os.close(fd)
+            return path
+        raise AssertionError("unreachable")
 
     def save_patch(self, slug: str, patch: str) -> Path:
         """Keep a patch that carries secrets as a private file (0600, replaced atomically)."""

@@ -25,3 +25,19 @@ def test_a_secret_spanning_lines_in_an_error_message_is_scrubbed_from_the_log(
     for secret in ("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ", "AAAAAAAAAAEAAAAz",
                    "glpat-Xq3vR8tY2uW5zA1bC4dE"):
         assert secret not in log and secret not in outcome.detail
+
+
+def test_the_log_named_in_the_reason_survives_redaction(tmp_path: Path) -> None:
+    # The reason is redacted as a whole before it reaches a report; a random file-name tail
+    # used to read as a high-entropy secret and became "/<redacted>.log".
+    from migrator.redact import scrub_text
+    from migrator.report.reasons import describe
+
+    work = WorkDir(tmp_path / "w")
+    try:
+        raise KeyError("image")
+    except KeyError as exc:
+        outcome = crash.record(work, "orders", "orders", exc)
+    assert outcome.log is not None
+    reason = scrub_text(describe(outcome))
+    assert outcome.log in reason and "<redacted>" not in reason

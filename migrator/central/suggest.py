@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from migrator import git
+from migrator import fsio, git
 from migrator.central import gaps, suggest_templates, suggest_values
 from migrator.central import hatches as catalogue
 from migrator.central import proof as proving
@@ -137,9 +137,8 @@ def write(suggestion: Suggestion, out: Path, author: tuple[str, str] = AUTHOR,
     except GitError as exc:
         raise SuggestError(f"{suggestion.repo}: cannot create {suggestion.branch}: {exc}") \
             from exc
-    out.mkdir(parents=True, exist_ok=True)
     patch = out / suggestion.patch_name
-    patch.write_text(suggestion.patch, encoding="utf-8")
+    fsio.write_atomic(patch, suggestion.patch)
     return sha, patch
 
 
