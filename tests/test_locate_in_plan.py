@@ -67,3 +67,29 @@ def test_file_notices_reach_the_plan_and_a_missing_values_file_is_no_error(
     assert not any(n.file == "other/helmfile.yaml" for n in plan.notices)
     gone = next(r for r in plan.references if r.file == "Makefile")
     assert not gone.rewritable
+
+
+def test_a_repo_whose_charts_live_in_submodules_says_so_in_its_skip_reason(
+        tmp_path: Path, central_sources: demo.CentralSources) -> None:
+    # A GitOps repo whose charts are submodules: the clone holds none of them (submodules are
+    # never fetched), and "no embedded chart" alone would read as if there were nothing to do.
+    from migrator.report.reasons import describe
+
+    plan = _plan(tmp_path, central_sources, {
+        ".gitmodules": '[submodule "service-chat"]\n\tpath = service-chat\n'
+                       "\turl = https://example.com/org/service-chat.git\n"
+                       '[submodule "service-ticket"]\n\tpath = service-ticket\n'
+                       "\turl = https://example.com/org/service-ticket.git\n",
+        "argocd/app.yaml": "kind: Application\nspec:\n  source:\n    path: service-chat/helm\n"})
+    assert plan.outcome.kind is Kind.NO_CHART and plan.verdict is Verdict.SKIPPED
+    assert plan.outcome.paths == ("service-chat", "service-ticket")
+    reason = describe(plan.outcome)
+    assert "git submodules service-chat, service-ticket are not read" in reason
+
+
+def test_a_repo_without_charts_or_submodules_keeps_the_plain_reason(
+        tmp_path: Path, central_sources: demo.CentralSources) -> None:
+    from migrator.report.reasons import describe
+
+    plan = _plan(tmp_path, central_sources, {"README.md": "docs\n"})
+    assert describe(plan.outcome) == "no embedded chart (no Chart.yaml outside vendored charts/)"

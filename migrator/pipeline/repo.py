@@ -20,6 +20,7 @@ from migrator import __version__, git
 from migrator.errors import MigratorError
 from migrator.locate.charts import Located, locate
 from migrator.locate.refs import chart_dir, names_archive, scan_references, with_missing_values
+from migrator.locate.submodules import submodule_paths
 from migrator.model import (
     ChartPlan,
     EmbeddedChart,
@@ -69,7 +70,7 @@ def _plan(repo: RepoRef, workdir: Path, commit: str | None, ctx: Context,
             upgraded = plan_upgrade(repo, workdir, commit, deploys, ctx)
             upgraded = replace(upgraded, notices=upgraded.notices + _notices(seen, upgraded))
             return replace(upgraded, plan_hash=_plan_hash(upgraded, ctx))
-        skipped = RepoPlan(repo, commit, _skipped(located, ctx),
+        skipped = RepoPlan(repo, commit, _skipped(located, ctx, workdir),
                            references=located.central_references)
         return replace(skipped, notices=_notices(seen, skipped))
 
@@ -203,7 +204,7 @@ def _apply(root: Path, writes: Mapping[str, bytes | None]) -> None:
             target.write_bytes(content)
 
 
-def _skipped(located: Located, ctx: Context) -> Outcome:
+def _skipped(located: Located, ctx: Context, workdir: Path) -> Outcome:
     central = ctx.catalog.central
     if located.wrappers:
         return Outcome(Kind.CENTRAL_WRAPPER, detail=central, file=located.wrappers[0])
@@ -212,7 +213,7 @@ def _skipped(located: Located, ctx: Context) -> Outcome:
         version = f" {ref.version}" if ref.version else ""
         return Outcome(Kind.ALREADY_CENTRAL, detail=f"{central}{version}", file=ref.file,
                        line=ref.line)
-    return Outcome(Kind.NO_CHART)
+    return Outcome(Kind.NO_CHART, paths=submodule_paths(workdir))
 
 
 def _plan_hash(plan: RepoPlan, ctx: Context) -> str:

@@ -29,6 +29,11 @@ def _sentence(o: Outcome, with_environment: bool) -> str:  # noqa: C901 - one ca
     paths = ", ".join(o.paths[:3])
     match o.kind:
         case Kind.NO_CHART:
+            if o.paths:  # not fetched: a submodule's URL is the repo's to choose
+                more_paths = f" and {len(o.paths) - 3} more" if len(o.paths) > 3 else ""
+                return ("no embedded chart in the repo itself (no Chart.yaml outside vendored "
+                        f"charts/); git submodules {paths}{more_paths} are not read: plan the "
+                        "repos they name as repos of their own")
             return "no embedded chart (no Chart.yaml outside vendored charts/)"
         case Kind.ALREADY_CENTRAL:
             return f"already uses the central chart {o.detail} ({where})"
