@@ -13,14 +13,18 @@ allowed (never `ext::`), submodules are never fetched, and every URL or path rea
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
 import shutil
+import stat
 import subprocess
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from migrator.errors import GitError
@@ -148,7 +152,164 @@ def is_repo(path: Path) -> bool:
 
 
 def head(repo: Path) -> str:
+    found = read_head(repo)
+    if found is not None and found.commit is not None:
+        return found.commit
     return run(["rev-parse", "HEAD"], cwd=repo).strip()
+
+
+# --- reading refs without a git process -------------------------------------------------------
+# A re-plan of an unchanged fleet asks every repo "where is your HEAD?": a git process each is
+# most of its time. These read the answer from the files git keeps it in (a loose ref, the
+# packed-refs file, a detached HEAD) and say None whenever the layout is anything they do not
+# know for certain (a reftable, a linked worktree, a gitfile, a symbolic ref beyond HEAD): the
+# caller then asks git, as before.
+
+_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+
+
+@dataclass(frozen=True)
+class Head:
+    """What HEAD of a repository names: a branch and the commit it points at, or, detached,
+    only a commit."""
+
+    branch: str | None  # short name: `main` for refs/heads/main
+    commit: str | None
+
+
+def git_dir(repo: Path) -> Path | None:
+    """The git directory of `repo` (its `.git`, or itself when bare), None when it is not one
+    this module reads without git (a `.git` file pointing elsewhere, a linked worktree)."""
+    dot = repo / ".git"
+    if dot.is_dir():
+        found = dot
+    elif not dot.exists() and (repo / "HEAD").is_file() and (repo / "objects").is_dir():
+        found = repo
+    else:
+        return None
+    if (found / "commondir").exists() or (found / "reftable").exists():
+        return None
+    return found
+
+
+def read_head(repo: Path) -> Head | None:
+    """HEAD of `repo` read from its files, or None when in doubt (ask git then)."""
+    where = git_dir(repo)
+    if where is None:
+        return None
+    text = _plain_file(where / "HEAD")
+    if text is None or not text.endswith("\n") or text.count("\n") != 1:
+        return None
+    text = text[:-1]
+    if _SHA.match(text):
+        return Head(None, text)
+    if not text.startswith("ref: refs/heads/"):
+        return None
+    ref = text[len("ref: "):]
+    branch = ref[len("refs/heads/"):]
+    if not branch or branch.startswith("-") or "\\" in branch or ".." in branch:
+        return None
+    commit = read_ref(where, ref)
+    if commit is None:
+        return None  # unborn, or not written plainly: ask git
+    return Head(branch, commit)
+
+
+def fetched_by_name(repo: Path, head: Head) -> bool:
+    """Whether `git fetch origin <head.branch>` from `repo` would bring HEAD's commit: no
+    ref that git's lookup order puts before `refs/heads/<branch>` (`refs/<branch>`, a tag of
+    that name) exists."""
+    where = git_dir(repo)
+    if where is None or head.branch is None:
+        return head.branch is None
+    packed = _packed(where)
+    if packed is None:
+        return False
+    return not any((where / ref).exists() or (where / ref).is_symlink() or ref in packed
+                   for ref in (f"refs/{head.branch}", f"refs/tags/{head.branch}"))
+
+
+def read_ref(where: Path, ref: str) -> str | None:
+    """The commit `ref` (a full name, `refs/heads/main`) points at in the git directory
+    `where`: its loose file, else its line in packed-refs; None when neither says it plainly."""
+    loose = where / ref
+    if loose.exists() or loose.is_symlink():
+        text = _plain_file(loose)
+        if text is None:
+            return None
+        sha = text.strip()
+        return sha if _SHA.match(sha) and text == sha + "\n" else None
+    packed = _packed(where)
+    return packed.get(ref) if packed is not None else None
+
+
+def _packed(where: Path) -> dict[str, str] | None:
+    """packed-refs as ref -> commit ({} when there is none), None when it cannot be read."""
+    path = where / "packed-refs"
+    if not (path.exists() or path.is_symlink()):
+        return {}
+    text = _plain_file(path)
+    if text is None:
+        return None
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith(("#", "^")) or not line:
+            continue
+        sha, _, name = line.partition(" ")
+        if _SHA.match(sha) and name:
+            out[name] = sha
+    return out
+
+
+def _plain_file(path: Path, limit: int = 16 << 20) -> str | None:
+    """The text of `path` when it is a plain file (no symlink, FIFO or device: a repo of the
+    fleet is data, and a FIFO named HEAD would hang the read) of UTF-8 within `limit` bytes."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def read_origin_url(repo: Path) -> str | None:
+    """`remote.origin.url` from `repo`'s own config file, when it is written there plainly
+    (one url, no quoting, no include); None otherwise."""
+    where = git_dir(repo)
+    if where is None:
+        return None
+    text = _plain_file(where / "config")
+    if text is None:
+        return None
+    lines = text.splitlines()
+    section, urls = "", []
+    for raw in lines:
+        line = raw.strip()
+        if line.startswith("["):
+            section = line
+            if section.lower().startswith("[include") or (
+                    "origin" in section and section != '[remote "origin"]'):
+                return None
+            continue
+        if section == '[remote "origin"]':
+            key, sep, value = line.partition("=")
+            if sep and key.strip().lower() == "url":
+                urls.append(value.strip())
+    if len(urls) != 1 or any(c in urls[0] for c in "\"\\;#"):
+        return None
+    return urls[0]
 
 
 def as_url(location: str) -> str:
@@ -203,6 +364,10 @@ def clone_or_update(
 
 def remote_url(repo: Path, remote: str = "origin") -> str | None:
     """The URL git fetches `remote` of `repo` from, or None when it has none."""
+    if remote == "origin":
+        plain = read_origin_url(repo)
+        if plain is not None:
+            return plain
     try:
         return run(["config", "--get", f"remote.{remote}.url"], cwd=repo).strip() or None
     except GitError:
@@ -229,7 +394,11 @@ def patch_for(repo: Path, writes: Mapping[str, bytes | None]) -> str:
             listed = run(["ls-files", "-z", "--", *deleted], cwd=repo, env=env)
             lines += [f"0 {'0' * 40}\t{path}" for path in listed.split("\0") if path]
         added = [(rel, content) for rel, content in writes.items() if content is not None]
+        objects = _plain_objects(repo, writes)
         for i, (rel, content) in enumerate(added):
+            if objects is not None:
+                lines.append(f"100644 {_store_blob(objects, content)}\t{rel}")
+                continue
             blob = Path(tmp) / f"blob-{i}"
             blob.write_bytes(content)
             # --path: the blob is what `git add` would store for that path (a repository whose
@@ -254,6 +423,48 @@ def patch_for(repo: Path, writes: Mapping[str, bytes | None]) -> str:
         attributes.write_text("".join(f"{_attribute_pattern(path)} binary\n"
                                       for path in _not_utf8(raw, repo, env)))
         return _cached_diff(repo, env, attributes).decode("utf-8")
+
+
+def _plain_objects(repo: Path, writes: Mapping[str, bytes | None]) -> Path | None:
+    """The object directory of `repo` when a blob for any path of `writes` is its content as
+    it is (no `.gitattributes` anywhere, nor in `info/`, nor among the writes; SHA-1 objects):
+    then this process stores the blobs itself instead of a `git hash-object` each. None
+    otherwise."""
+    where = git_dir(repo)
+    head = read_head(repo)
+    if where is None or head is None or head.commit is None or len(head.commit) != 40:
+        return None
+    if (where / "info" / "attributes").exists() or any(
+            rel == ".gitattributes" or rel.endswith("/.gitattributes") for rel in writes):
+        return None
+    for _, dirs, files in os.walk(repo):
+        if ".gitattributes" in files:
+            return None
+        dirs[:] = [d for d in dirs if d != ".git"]
+    objects = where / "objects"
+    return objects if objects.is_dir() else None
+
+
+def _store_blob(objects: Path, content: bytes) -> str:
+    """Write `content` as a loose blob object (what `git hash-object -w` writes) and return
+    its id."""
+    data = b"blob %d\0" % len(content) + content
+    sha = hashlib.sha1(data).hexdigest()  # git's object id
+    folder = objects / sha[:2]
+    target = folder / sha[2:]
+    if target.exists():
+        return sha
+    folder.mkdir(exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="tmp_obj_")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(zlib.compress(data))
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return sha
 
 
 def _cached_diff(repo: Path, env: Mapping[str, str], attributes: Path | None = None) -> bytes:

@@ -439,10 +439,19 @@ def _mask_value(value: str) -> str:
     return REDACTED
 
 
+@functools.lru_cache(maxsize=1024)
 def redact_patch(patch: str) -> str:
     """A unified diff with every secret value replaced, line for line (hunks keep their
     sizes), and a header saying so when anything was; binary contents are replaced whole.
     Applying it to its own output changes nothing."""
+    # Cached: a run redacts each patch several times (its hash, the plan cache, three reports,
+    # the shard state). A patch without a secret comes back as the very same string, so the
+    # cache holds no copy of it.
+    redacted = _redact_patch(patch)
+    return patch if redacted == patch else redacted
+
+
+def _redact_patch(patch: str) -> str:
     out: list[str] = []
     old, new = _Side(), _Side()
     binary = header = False  # header: between `diff --git` and the file's first hunk

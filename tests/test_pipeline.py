@@ -89,6 +89,41 @@ def test_a_rerun_reuses_plans_whose_inputs_did_not_change(
     assert _planned_at(settings.work)["orders"] > planned["orders"]
 
 
+def test_an_unchanged_rerun_runs_no_git_in_its_clones_and_a_moved_repo_is_fetched(
+        plan_settings: config.PlanSettings, tmp_path: Path) -> None:
+    fleet = tmp_path / "fleet"
+    for name in ("orders", "payments"):  # one checked out, one bare
+        bare = ["--bare"] if name == "payments" else []
+        subprocess.run(["git", "clone", "-q", *bare, str(plan_settings.fleet / name),
+                        str(fleet / name)], check=True)
+    settings = replace(plan_settings, fleet=fleet, work=WorkDir(tmp_path / "work"))
+    first = pipeline.plan_fleet(pipeline.discover(settings), settings)
+
+    def touched() -> dict[str, float]:
+        # a fetch rewrites FETCH_HEAD, a reset the index: a clone git never ran in keeps both
+        return {f"{slug}/{name}": (settings.work.clone(slug) / ".git" / name).stat().st_mtime_ns
+                for slug in ("orders", "payments") for name in ("FETCH_HEAD", "index")
+                if (settings.work.clone(slug) / ".git" / name).exists()}
+
+    for slug in ("orders", "payments"):  # as a later run finds them: fetched once since
+        pipeline.fetch(RepoRef(slug, slug, str(fleet / slug), "main"), settings.work)
+    before, planned = touched(), _planned_at(settings.work)
+    assert len(before) == 4
+    second = pipeline.plan_fleet(pipeline.discover(settings), settings)
+    assert second.repos == first.repos
+    assert touched() == before and _planned_at(settings.work) == planned
+
+    subprocess.run(["git", "-C", str(fleet / "orders"), "-c", "user.name=dev", "-c",
+                    "user.email=d@x", "commit", "-q", "--allow-empty", "-m", "moved"],
+                   check=True)
+    third = pipeline.plan_fleet(pipeline.discover(settings), settings)
+    after = touched()
+    assert after["orders/FETCH_HEAD"] != before["orders/FETCH_HEAD"]
+    assert after["payments/FETCH_HEAD"] == before["payments/FETCH_HEAD"]
+    assert third.repos[0].commit != first.repos[0].commit
+    assert third.repos[1] == first.repos[1]
+
+
 def test_adopting_inherited_defaults_shows_the_change_as_functional(
         plan_settings: config.PlanSettings) -> None:
     adopt = replace(plan_settings, inherited="adopt")

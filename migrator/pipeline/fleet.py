@@ -33,7 +33,7 @@ from migrator.journal import Journal
 from migrator.lineage.catalog import load_catalog
 from migrator.model import CentralInfo, FleetPlan, Kind, Outcome, RepoPlan, RepoRef, Verdict
 from migrator.pipeline import plancache
-from migrator.pipeline.inputs import clone_scope, fetch, git_env, make_context
+from migrator.pipeline.inputs import clone_scope, fetch, git_env, known_commit, make_context
 from migrator.pipeline.pool import Finished, Pool, Stopped
 from migrator.pipeline.worker import Fetched, FetchTask, PlanTask, Setup
 
@@ -101,10 +101,17 @@ def plan_fleet(
             if stop is not None and stop.is_set():
                 pool.close(kill=True)
                 break
-            while pool.idle() and (run.plans or fetches):
-                # a fetched repo is planned before the next is fetched: few clones wait
-                pool.give(run.plans.popleft() if run.plans else fetches.popleft())
+            run.feed(pool, fetches, stop)
+            planned: list[Finished] = []
             for event in pool.events(TICK_SECONDS):
+                if isinstance(event, Finished) and isinstance(event.task, PlanTask):
+                    planned.append(event)
+                else:
+                    run.handle(event)
+            # The workers that finished get their next task before this process stores
+            # what they planned: they need not wait for the journal.
+            run.feed(pool, fetches, stop)
+            for event in planned:
                 run.handle(event)
     ordered = tuple(run.results[r.slug] for r in repos if r.slug in run.results)
     return FleetPlan(central=info, repos=ordered, tool_version=__version__,
@@ -125,6 +132,34 @@ class _Run:
         self.results: dict[str, RepoPlan] = {}
         self.keys: dict[str, str] = {}
 
+    def feed(self, pool: Pool, fetches: deque[FetchTask], stop: threading.Event | None) -> None:
+        """Give every idle worker a task: a fetched repo is planned before the next is fetched
+        (few clones wait). A repo whose clone already holds the commit its source's HEAD
+        names, as read from both repos' files, is not fetched: its plan is the journal's when
+        its inputs are unchanged."""
+        while pool.idle() and (self.plans or fetches):
+            if stop is not None and stop.is_set():
+                return
+            if self.plans:
+                pool.give(self.plans.popleft())
+                continue
+            task = fetches.popleft()
+            if not self._unchanged(task.repo):
+                pool.give(task)
+
+    def _unchanged(self, repo: RepoRef) -> bool:
+        if self.settings.fresh or self.settings.gitlab is not None:
+            return False
+        commit = known_commit(repo, self.settings.work)
+        if commit is None:
+            return False
+        cached = plancache.load(self.journal, self.settings.work, repo,
+                                _plan_key(commit, self.context_key))
+        if cached is None:
+            return False
+        self._done(cached)
+        return True
+
     def handle(self, event: Finished | Stopped) -> None:
         task = event.task
         if isinstance(event, Finished) and isinstance(task, FetchTask):
@@ -142,7 +177,7 @@ class _Run:
             failed = RepoPlan(repo, None, Outcome(Kind.FETCH_FAILED, detail=fetched.error))
             self._done(plancache.shown(failed, work))
             return
-        key = hashlib.sha256(f"{fetched.commit}\0{self.context_key}".encode()).hexdigest()
+        key = _plan_key(fetched.commit, self.context_key)
         self.keys[repo.slug] = key
         if not self.settings.fresh:
             cached = plancache.load(self.journal, work, repo, key)
@@ -173,6 +208,11 @@ class _Run:
         self.results[plan.repo.slug] = plan
         if self.on_done:
             self.on_done(plan)
+
+
+def _plan_key(commit: str, context_key: str) -> str:
+    """The plan cache's key: the repo's commit and everything else that decides its plan."""
+    return hashlib.sha256(f"{commit}\0{context_key}".encode()).hexdigest()
 
 
 def _context_key(settings: PlanSettings) -> str:

@@ -5,6 +5,7 @@ and once in each planning worker."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 from migrator import credentials, git
 from migrator.config import PlanSettings
@@ -70,3 +71,24 @@ def fetch(repo: RepoRef, work: WorkDir, env: Mapping[str, str] | None = None,
     if refusal is not None:
         raise GitError(refusal)
     return git.clone_or_update(repo.url, work.clone(repo.slug), repo.default_branch, env=env)
+
+
+def known_commit(repo: RepoRef, work: WorkDir) -> str | None:
+    """The commit a fetch of the local repo `repo` would bring, when its clone in `work`
+    already holds it: both HEADs and the clone's origin read from their files, no git process.
+    None when anything is in doubt (a URL, a layout the readers do not know, a clone behind
+    or elsewhere): the repo is then fetched as usual."""
+    url = repo.url
+    if repo.unavailable or "://" in url or not Path(url).is_absolute() or git.unsafe_url(url):
+        return None
+    source = git.read_head(Path(url))
+    if source is None or source.commit is None or source.branch != repo.default_branch \
+            or not git.fetched_by_name(Path(url), source):
+        return None
+    clone = work.clone(repo.slug)
+    held = git.read_head(clone)
+    if held is None or held.commit != source.commit:
+        return None
+    if git.read_origin_url(clone) != git.as_url(url):
+        return None
+    return source.commit

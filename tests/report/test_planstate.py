@@ -6,6 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+from migrator import codec
 from migrator.model import FleetPlan
 from migrator.report.common import redact_plan
 from migrator.report.json import repo_json
@@ -49,3 +50,24 @@ def test_a_report_from_the_redacted_plan_is_the_report_from_the_plan() -> None:
         assert repo_json(redacted, CENTRAL) == repo_json(plan, CENTRAL)
         assert repo_markdown(redacted, CENTRAL, plan_id="p", tool_version="t") == \
             repo_markdown(plan, CENTRAL, plan_id="p", tool_version="t")
+
+
+def _whole_text(fleet_plan: FleetPlan) -> str:
+    """The state as one `json.dumps` of everything writes it: what the streamed file must be."""
+    repos = tuple(redact_plan(p) for p in fleet_plan.repos)
+    data = {"schema": 2, "fleet": codec.dump(dataclasses.replace(fleet_plan, repos=repos))}
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+
+def test_the_state_written_repo_by_repo_is_the_bytes_of_one_dump(tmp_path: Path) -> None:
+    plan = _with_secret_patch()
+    for i, shown in enumerate((plan, dataclasses.replace(plan, repos=plan.repos[:1]),
+                               dataclasses.replace(plan, repos=()))):
+        path = save_state(shown, tmp_path / str(i))
+        assert path.read_text(encoding="utf-8") == _whole_text(shown)
+
+
+def test_the_state_of_the_demo_fleet_is_the_bytes_of_one_dump(fleet_plan: FleetPlan,
+                                                               tmp_path: Path) -> None:
+    assert len(fleet_plan.repos) > 10
+    assert save_state(fleet_plan, tmp_path).read_text(encoding="utf-8") == _whole_text(fleet_plan)
