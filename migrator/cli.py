@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import sys
@@ -11,9 +12,10 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -26,8 +28,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from migrator import config, lock, suggest
+from migrator import __version__, config, lock, suggest
 from migrator.errors import ConfigError, MigratorError
+from migrator.history import load as load_history
 from migrator.journal import Journal
 from migrator.lineage.match import DEFAULT_MIN_LINEAGE
 from migrator.mapping import load_mappings
@@ -36,10 +39,32 @@ from migrator.pipeline import fleet as pipeline
 from migrator.propose import apply as propose
 from migrator.report import planstate as shards
 from migrator.report.reasons import reason
+from migrator.track import dashboard as issue_board
+from migrator.track import history as campaign
 from migrator.track import status as track
 from migrator.verify.render import RenderLimits
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
+
+def _as_flags(params: list[Any]) -> list[Any]:
+    """typer shows a flag with a type (`<bool>`), as if it took a value, which invites
+    `--fresh true`: a flag is shown as a flag, without one."""
+    for param in params:
+        if isinstance(param, typer.core.TyperOption) and param.is_flag:
+            param.metavar = ""
+    return params
+
+
+class _Command(typer.core.TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _as_flags(super().get_params(ctx))
+
+
+class _Group(typer.core.TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _as_flags(super().get_params(ctx))
+
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, cls=_Group,
                   help="Move a fleet of forked Helm charts onto one central chart.")
 err = Console(stderr=True)
 out = Console()
@@ -48,8 +73,18 @@ _STYLE = {Verdict.READY: "green", Verdict.REVIEW: "yellow", Verdict.BLOCKED: "re
           Verdict.SKIPPED: "dim", Verdict.ERROR: "bold red"}
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        out.print(f"migrator {__version__}", markup=False, highlight=False)
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_print_version,
+        help="Print the version and exit.")] = False,
+) -> None:
     """Move a fleet of forked Helm charts onto one central chart."""
 
 
@@ -120,10 +155,27 @@ class _Signals:
         raise typer.Exit(128 + self.received)
 
 
+def _interactive() -> bool:
+    """A person at a terminal (a progress bar, then a table), or CI and pipes (a line per repo
+    as it finishes, then the summary), as Renovate and multi-gitter do."""
+    return err.is_terminal
+
+
+# What one line per repo shows of the reason: a CI log line, not the report.
+_LINE_REASON = 160
+
+
+def _repo_line(plan: RepoPlan, done: int, total: int) -> str:
+    first = " ".join(reason(plan).strip().partition("\n")[0].split())
+    short = first if len(first) <= _LINE_REASON else first[: _LINE_REASON - 1] + "…"
+    return f"[{done}/{total}] {plan.repo.name}: {plan.verdict.value}: {short}"
+
+
 def run_plan(settings: config.PlanSettings, quiet: bool = False,
              signals: _Signals | None = None) -> FleetPlan:
-    """discover -> fetch -> plan every repo -> write reports, with a progress bar. A stop asked
-    through `signals` ends the planning early: the repos that finished are reported."""
+    """discover -> fetch -> plan every repo -> write reports, with a progress bar on a terminal
+    and a line per repo elsewhere (neither when quiet). A stop asked through `signals` ends the
+    planning early: the repos that finished are reported."""
     from migrator.report.write import write_reports
 
     pipeline.check_settings(settings)
@@ -132,9 +184,10 @@ def run_plan(settings: config.PlanSettings, quiet: bool = False,
     progress = Progress(
         TextColumn("[bold]plan"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[verdicts]}"), TimeElapsedColumn(), TextColumn("eta"),
-        TimeRemainingColumn(), console=err, disable=quiet or not err.is_terminal,
+        TimeRemainingColumn(), console=err, disable=quiet or not _interactive(),
         transient=True,
     )
+    lines = not quiet and not _interactive()
     with progress:
         task = progress.add_task("plan", total=len(repos), verdicts="")
 
@@ -143,6 +196,9 @@ def run_plan(settings: config.PlanSettings, quiet: bool = False,
             summary = " ".join(f"{v}={counts[v]}" for v in (x.value for x in Verdict)
                                if counts[v])
             progress.update(task, advance=1, verdicts=summary)
+            if lines:
+                out.print(_repo_line(plan, counts.total(), len(repos)), markup=False,
+                          highlight=False, soft_wrap=True)
 
         if signals is not None:
             signals.planning = True
@@ -153,26 +209,38 @@ def run_plan(settings: config.PlanSettings, quiet: bool = False,
         finally:
             if signals is not None:
                 signals.planning = False
-    write_reports(fleet, settings.out)
+    write_reports(fleet, settings.out, load_history(settings.work.journal))
     shards.save_state(fleet, settings.out)
     return fleet
 
 
-def print_summary(fleet: FleetPlan, out_dir: Path) -> None:
-    table = Table(title=f"{fleet.central.name} {fleet.central.target_version} · "
-                        f"plan {fleet.plan_id}", title_justify="left")
-    table.add_column("repo")
-    table.add_column("verdict")
-    table.add_column("reason", overflow="fold")
-    for plan in fleet.repos:
-        style = _STYLE[plan.verdict]
-        table.add_row(escape(plan.repo.name), f"[{style}]{plan.verdict.value}[/{style}]",
-                      escape(reason(plan)))
-    out.print(table)
-    totals = ", ".join(f"{fleet.count(v)} {v.value}" for v in Verdict if fleet.count(v))
-    out.print(f"{len(fleet.repos)} repos: {totals}")
+def print_summary(fleet: FleetPlan, out_dir: Path, *, quiet: bool = False,
+                  table: bool | None = None) -> None:
+    """The table of repos (on a terminal, or when `table`), the totals and where the reports
+    are; only the totals when quiet."""
+    if quiet:
+        out.print(_totals(fleet), markup=False, highlight=False, soft_wrap=True)
+        return
+    if _interactive() if table is None else table:
+        rows = Table(title=f"{fleet.central.name} {fleet.central.target_version} · "
+                           f"plan {fleet.plan_id}", title_justify="left")
+        rows.add_column("repo")
+        rows.add_column("verdict")
+        rows.add_column("reason", overflow="fold")
+        for plan in fleet.repos:
+            style = _STYLE[plan.verdict]
+            rows.add_row(escape(plan.repo.name), f"[{style}]{plan.verdict.value}[/{style}]",
+                         escape(reason(plan)))
+        out.print(rows)
+    out.print(_totals(fleet), markup=False, highlight=False, soft_wrap=True)
     out.print(f"reports: {out_dir / 'fleet.md'}, {out_dir / 'fleet.html'}, "
-              f"{out_dir / 'fleet.json'}")
+              f"{out_dir / 'fleet.json'}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _totals(fleet: FleetPlan) -> str:
+    """The one-line summary: `28 repos: 21 ready, 5 blocked, 1 skipped, 1 error`."""
+    totals = ", ".join(f"{fleet.count(v)} {v.value}" for v in Verdict if fleet.count(v))
+    return f"{len(fleet.repos)} repos: {totals or 'none planned'}"
 
 
 def _exit_code(fleet: FleetPlan) -> int:
@@ -195,40 +263,69 @@ ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude", help="fnmatch
                                                       "the repo path (repeatable).")]
 ArchivedOpt = Annotated[bool, typer.Option("--include-archived", help="Archived projects too.")]
 ForksOpt = Annotated[bool, typer.Option("--include-forks", help="Forks too.")]
-TokenVarOpt = Annotated[str | None, typer.Option("--token-var", help="Environment variable "
-                                                 "holding the GitLab token.")]
+TokenVarOpt = Annotated[str | None, typer.Option(
+    "--token-var", help="Environment variable holding the GitLab token.",
+    show_default="GITLAB_TOKEN")]
 AllowCloneHostOpt = Annotated[list[str] | None, typer.Option(
     "--allow-clone-host", help="HOST or HOST:PORT a project's clone URL may name besides the "
     "GitLab instance (repeatable); cloned without the token.")]
 CentralOpt = Annotated[Path | None, typer.Option(
     "--central", help="Central chart: chart repository dir (index.yaml) or git repo "
-    "(tags v<version>).")]
-TargetOpt = Annotated[str | None, typer.Option("--target-version",
-                                               help="Central chart version to move to.")]
+    "(tags v<version>). Required, here or in migrator.toml.")]
+TargetOpt = Annotated[str | None, typer.Option(
+    "--target-version", help="Central chart version to move to. Required, here or in "
+    "migrator.toml.")]
 FamiliesOpt = Annotated[Path | None, typer.Option(
     "--families", help="Chart repository of older template families forks may descend from.")]
-OutOpt = Annotated[Path | None, typer.Option("--out", help="Where reports go.")]
-JobsOpt = Annotated[int | None, typer.Option("--jobs", help="Repos planned in parallel.")]
-WorkOpt = Annotated[Path | None, typer.Option("--work", help="Work dir: clone cache, journal.")]
+OutOpt = Annotated[Path | None, typer.Option(
+    "--out", help="Where reports go (a directory, created if missing). Required, here or in "
+    "migrator.toml.")]
+JobsOpt = Annotated[int | None, typer.Option(
+    "--jobs", help="Repos planned in parallel; 0 or -1: one per CPU.",
+    show_default=f"{config.DEFAULT_JOBS}, or the CPUs if fewer")]
+WorkOpt = Annotated[Path | None, typer.Option(
+    "--work", help="Work dir: clone cache, journal.",
+    show_default="one per fleet in ~/.cache/migrator")]
 ShardOpt = Annotated[str | None, typer.Option("--shard", help="K/N: only shard K of N.")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="migrator.toml to read.")]
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", help="migrator.toml to read.", show_default="./migrator.toml if there is one")]
 StyleOpt = Annotated[str | None, typer.Option(
-    "--style", help="Reference style: values-only, dependency, ci-include, argocd.")]
+    "--style", help="Reference style: values-only, dependency, ci-include, argocd.",
+    show_default="values-only")]
 FreshOpt = Annotated[bool, typer.Option(
     "--fresh", help="Plan every repo again, even those whose inputs did not change.")]
 MinLineageOpt = Annotated[float | None, typer.Option(
     "--min-lineage", min=0.0, max=1.0, help="Lineage score (0-1) below which a chart is not "
-    f"derived from the central chart or a family, and skipped (default "
-    f"{DEFAULT_MIN_LINEAGE}).")]
+    "derived from the central chart or a family, and skipped.",
+    show_default=str(DEFAULT_MIN_LINEAGE))]
 RenderTimeoutOpt = Annotated[float | None, typer.Option(
     "--render-timeout", help="Seconds one Helm render may take; past it the render is stopped "
-    f"and its chart blocked (default {RenderLimits().seconds:g}).")]
+    "and its chart blocked.", show_default=f"{RenderLimits().seconds:g}")]
 RenderMemoryOpt = Annotated[int | None, typer.Option(
     "--render-memory-mib", help="MiB of memory a planning worker may hold while it renders; "
-    f"past it the render is stopped and its chart blocked (default {RenderLimits().memory_mib}).")]
+    "past it the render is stopped and its chart blocked.",
+    show_default=str(RenderLimits().memory_mib))]
 RenderOutputOpt = Annotated[int | None, typer.Option(
     "--render-output-mib", help="MiB of text one Helm render may produce; past it the chart is "
-    f"blocked (default {RenderLimits().output_mib}).")]
+    "blocked.", show_default=str(RenderLimits().output_mib))]
+# Options of plan that apply shares: apply plans first, the same way.
+CentralNameOpt = Annotated[str | None, typer.Option(
+    "--central-name", help="Chart name in --central.",
+    show_default="the only chart there")]
+CentralPathOpt = Annotated[str | None, typer.Option(
+    "--central-path", help="Chart path inside a git --central.", show_default="its root")]
+ChartRefOpt = Annotated[str | None, typer.Option(
+    "--chart-ref", help="How deploys name the central chart (OCI reference or chart "
+    "repository URL); reports quote it.", show_default=config.DEFAULT_CHART_REF)]
+InheritedOpt = Annotated[str | None, typer.Option(
+    "--inherited", help="Inherited defaults the central chart has since changed: pin (keep "
+    "them) or adopt (take the central default).", show_default="pin")]
+QuietOpt = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="Only the one-line summary (and errors).")]
+DashboardIssueOpt = Annotated[str | None, typer.Option(
+    "--dashboard-issue", metavar="GROUP/PROJECT",
+    help="The campaign's dashboard issue in this GitLab project: status keeps it up to date, "
+    "apply acts on the boxes ticked in it.")]
 
 
 def _fleet_flags(fleet: Path | None, gitlab_url: str | None, group: str | None,
@@ -243,7 +340,7 @@ def _fleet_flags(fleet: Path | None, gitlab_url: str | None, group: str | None,
         allow_clone_host=tuple(allow_clone_host or ()))
 
 
-@app.command()
+@app.command(cls=_Command)
 def plan(
     fleet: FleetOpt = None,
     gitlab_url: GitLabUrlOpt = None,
@@ -261,24 +358,22 @@ def plan(
     target_version: TargetOpt = None,
     out_dir: OutOpt = None,
     jobs: JobsOpt = None,
-    central_name: Annotated[str | None, typer.Option(help="Chart name in --central.")] = None,
-    central_path: Annotated[str | None, typer.Option(help="Chart path inside a git --central.")]
-    = None,
-    chart_ref: Annotated[str | None, typer.Option(help="How deploys name the central chart.")]
-    = None,
+    central_name: CentralNameOpt = None,
+    central_path: CentralPathOpt = None,
+    chart_ref: ChartRefOpt = None,
     style: StyleOpt = None,
-    inherited: Annotated[str | None, typer.Option(help="pin (default) or adopt.")] = None,
+    inherited: InheritedOpt = None,
     work: WorkOpt = None,
     shard: ShardOpt = None,
-    force: Annotated[bool, typer.Option(help="Write change sets for blocked repos too.")]
-    = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Write change sets for blocked repos too.")] = False,
     fresh: FreshOpt = False,
     min_lineage: MinLineageOpt = None,
     render_timeout: RenderTimeoutOpt = None,
     render_memory_mib: RenderMemoryOpt = None,
     render_output_mib: RenderOutputOpt = None,
     config_file: ConfigOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Dry-run: plan the migration of every repo and write reports. Writes nothing remote."""
     flags = config.PlanFlags(
@@ -295,13 +390,12 @@ def plan(
         settings = config.plan_settings(config.load_file(config_file), flags)
         held.enter_context(_exclusive(settings))
         result = run_plan(settings, quiet, signals)
-        if not quiet:
-            print_summary(result, settings.out)
+        print_summary(result, settings.out, quiet=quiet)
         signals.exit_if_received(result, settings.out)
     raise typer.Exit(_exit_code(result))
 
 
-@app.command()
+@app.command(cls=_Command)
 def apply(
     fleet: FleetOpt = None,
     gitlab_url: GitLabUrlOpt = None,
@@ -319,12 +413,15 @@ def apply(
     target_version: TargetOpt = None,
     out_dir: OutOpt = None,
     jobs: JobsOpt = None,
-    chart_ref: Annotated[str | None, typer.Option(help="How deploys name the central chart.")]
-    = None,
+    central_name: CentralNameOpt = None,
+    central_path: CentralPathOpt = None,
+    chart_ref: ChartRefOpt = None,
     style: StyleOpt = None,
+    inherited: InheritedOpt = None,
     work: WorkOpt = None,
     shard: ShardOpt = None,
-    force: Annotated[bool, typer.Option(help="Propose blocked repos too (as drafts).")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Propose blocked repos too (as drafts).")] = False,
     limit: Annotated[int | None, typer.Option(help="Open at most N new merge requests.")]
     = None,
     canary: Annotated[int | None, typer.Option(help="Open N merge requests, then stop.")]
@@ -338,7 +435,8 @@ def apply(
     render_memory_mib: RenderMemoryOpt = None,
     render_output_mib: RenderOutputOpt = None,
     config_file: ConfigOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+    quiet: QuietOpt = False,
+    dashboard_issue: DashboardIssueOpt = None,
 ) -> None:
     """Plan, then push a branch and open (or update) one merge request per eligible repo.
 
@@ -348,9 +446,11 @@ def apply(
         repos=_fleet_flags(fleet, gitlab_url, group, project, topic, include, exclude,
                            include_archived, include_forks, token_var, allow_clone_host),
         central=central, families=families, target_version=target_version, out=out_dir,
-        jobs=jobs, chart_ref=chart_ref, style=style, work=work, shard=shard, force=force,
+        jobs=jobs, central_name=central_name, central_path=central_path, chart_ref=chart_ref,
+        style=style, inherited=inherited, work=work, shard=shard, force=force,
         fresh=fresh, limit=limit, canary=canary, label=tuple(label or ()),
-        report_link=report_link, min_lineage=min_lineage, render_timeout=render_timeout,
+        report_link=report_link, dashboard_issue=dashboard_issue,
+        min_lineage=min_lineage, render_timeout=render_timeout,
         render_memory_mib=render_memory_mib, render_output_mib=render_output_mib,
     )
     signals = _Signals()
@@ -358,27 +458,38 @@ def apply(
         file_cfg = config.load_file(config_file)
         settings = config.plan_settings(file_cfg, flags.plan_flags())
         held.enter_context(_exclusive(settings))
-        fleet_plan = run_plan(settings, quiet=True, signals=signals)
+        fleet_plan = run_plan(settings, quiet=quiet, signals=signals)
         signals.exit_if_received(fleet_plan, settings.out)  # nothing is proposed then
+        proposing = config.propose_settings(file_cfg, settings, flags,
+                                            plan_id=fleet_plan.plan_id,
+                                            tool_version=fleet_plan.tool_version)
+        issue = _dashboard_issue(proposing.dashboard_issue, settings.fleet, settings.gitlab)
+        asked = issue_board.asks_in(issue, settings.work, [p.repo.name for p in fleet_plan.repos])
         outcomes = propose.run_apply(
-            fleet_plan.repos, fleet_plan.central,
-            config.propose_settings(file_cfg, settings, flags, plan_id=fleet_plan.plan_id,
-                                    tool_version=fleet_plan.tool_version),
+            fleet_plan.repos, fleet_plan.central, dataclasses.replace(proposing, asked=asked),
             settings.work,
             {p.repo.slug: settings.work.clone(p.repo.slug) for p in fleet_plan.repos})
-    if not quiet:
+        issue_board.acted_in(settings.work, asked, {o.repo: o.action for o in outcomes})
+    if not quiet and _interactive():
         table = Table(title=f"apply · plan {fleet_plan.plan_id}", title_justify="left")
         for column in ("repo", "action", "merge request", "cause"):
             table.add_column(column, overflow="fold")
         for o in outcomes:
             table.add_row(escape(o.repo), o.action, escape(o.mr_url or ""), escape(o.cause))
         out.print(table)
-        out.print(", ".join(f"{n} {action}" for action, n in propose.summarize(outcomes).items()))
+    elif not quiet:
+        for o in outcomes:
+            said = ", ".join(x for x in (o.mr_url or "", " ".join(o.cause.split())) if x)
+            out.print(f"{o.repo}: {o.action}{': ' + said if said else ''}", markup=False,
+                      highlight=False, soft_wrap=True)
+    out.print(", ".join(f"{n} {action}" for action, n in propose.summarize(outcomes).items())
+              or "no merge request to open or update", markup=False, highlight=False,
+              soft_wrap=True)
     failed = any(o.action == "error" for o in outcomes) or _exit_code(fleet_plan)
     raise typer.Exit(1 if failed else 0)
 
 
-@app.command()
+@app.command(cls=_Command)
 def status(
     fleet: FleetOpt = None,
     gitlab_url: GitLabUrlOpt = None,
@@ -395,13 +506,19 @@ def status(
     shard: ShardOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
     = False,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="The plan's --out: its fleet.html gets the campaign's burn-down "
+        "(default: [plan] out).")] = None,
     config_file: ConfigOpt = None,
+    dashboard_issue: DashboardIssueOpt = None,
 ) -> None:
     """Follow the merge requests `apply` opened: state, draft, pipeline, conflicts."""
+    from migrator.report.refresh import refresh_dashboard
+
     flags = config.StatusFlags(
         repos=_fleet_flags(fleet, gitlab_url, group, project, topic, include, exclude,
                            include_archived, include_forks, token_var, allow_clone_host),
-        work=work, shard=shard,
+        work=work, shard=shard, out=out_dir, dashboard_issue=dashboard_issue,
     )
     with _reported_errors():
         settings = config.status_settings(config.load_file(config_file), flags)
@@ -409,6 +526,11 @@ def status(
                                         settings.exclude, settings.shard)
         with Journal.open(settings.work) as journal:
             rows = track.status(repos, settings.track, journal)
+            history = campaign.record(journal, rows)
+            issue = _dashboard_issue(settings.dashboard_issue, settings.fleet, settings.gitlab,
+                                     settings.shard)
+            published = issue_board.publish(issue, repos, rows, journal) if issue else None
+        board = refresh_dashboard(settings.out, history) if settings.out else None
     summary = track.summarize(rows)
     if as_json:
         out.print_json(json.dumps({"repos": [r.as_dict() for r in rows], "summary": summary}))
@@ -424,30 +546,54 @@ def status(
                           "needs attention" if r.needs_attention else escape(r.cause))
         out.print(table)
         out.print(", ".join(f"{n} {state}" for state, n in summary.items()))
+        if board:
+            out.print(f"campaign burn-down: {board}", markup=False, highlight=False)
+        if published:
+            out.print(f"dashboard issue: {published.url} ({published.action})", markup=False,
+                      highlight=False, soft_wrap=True)
+    if settings.out and history and not board:
+        err.print(f"no plan in {escape(str(settings.out))} (plan-state.json): no campaign "
+                  "burn-down written")
     raise typer.Exit(1 if any(r.state == "error" for r in rows) else 0)
 
 
-report_app = typer.Typer(no_args_is_help=True, help="Work with written reports.")
+def _dashboard_issue(project: str | None, fleet: Path | None,
+                     gitlab: config.GitLabOptions | None,
+                     shard: tuple[int, int] | None = None) -> issue_board.DashboardSettings | None:
+    """The campaign dashboard issue `--dashboard-issue` names, None without the option."""
+    if project is None:
+        return None
+    if shard is not None:
+        raise ConfigError("--dashboard-issue shows the whole fleet: run status without --shard")
+    return issue_board.settings_for(project, gitlab.client_settings() if gitlab else None,
+                                    config.fleet_identity(fleet, gitlab, None))
+
+
+report_app = typer.Typer(no_args_is_help=True, cls=_Group, help="Work with written reports.")
 app.add_typer(report_app, name="report")
 
 
-@report_app.command("merge")
+@report_app.command("merge", cls=_Command)
 def report_merge(
     shard_dirs: Annotated[list[Path], typer.Argument(help="The --out dirs of the shards.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Where the fleet's reports go.")],
 ) -> None:
     """Join the reports of `plan --shard K/N` jobs into the reports of the whole fleet."""
+    from migrator.report.refresh import refresh_dashboard, shard_histories
+
     with _reported_errors():
         merged = shards.merge(out_dir, shard_dirs)
+        refresh_dashboard(out_dir, shard_histories(shard_dirs))
     print_summary(merged, out_dir)
     raise typer.Exit(_exit_code(merged))
 
 
-mappings_app = typer.Typer(no_args_is_help=True, help="Work with mappings/ modules.")
+mappings_app = typer.Typer(no_args_is_help=True, cls=_Group,
+                           help="Work with mappings/ modules.")
 app.add_typer(mappings_app, name="mappings")
 
 
-@mappings_app.command("suggest")
+@mappings_app.command("suggest", cls=_Command)
 def mappings_suggest(
     plan_dir: Annotated[Path, typer.Option("--plan", help="The --out dir of a `plan` run.")],
     mappings_dir: Annotated[Path | None, typer.Option(
@@ -471,11 +617,12 @@ def mappings_suggest(
         out.print(f"wrote {path}", highlight=False)
 
 
-central_app = typer.Typer(no_args_is_help=True, help="Work with the central chart.")
+central_app = typer.Typer(no_args_is_help=True, cls=_Group,
+                          help="Work with the central chart.")
 app.add_typer(central_app, name="central")
 
 
-@central_app.command("suggest")
+@central_app.command("suggest", cls=_Command)
 def central_suggest(
     plan_dir: Annotated[Path, typer.Option("--plan", help="The --out dir of a `plan` run.")],
     central_git: Annotated[Path, typer.Option(
@@ -509,15 +656,17 @@ def central_suggest(
                       soft_wrap=True)
 
 
-@app.command()
+@app.command(cls=_Command)
 def demo(
-    directory: Annotated[Path, typer.Argument(help="Work directory for the demo.")]
+    directory: Annotated[Path, typer.Argument(
+        help="Directory of the demo: built again on every run (its work dir is kept).")]
     = Path(".demo"),
-    jobs: Annotated[int | None, typer.Option(help="Repos planned in parallel.")] = None,
+    jobs: JobsOpt = None,
 ) -> None:
     """Build the demo fleet and central chart from fixtures/, plan it, print the summary and
     the unblock order; then add the hatches the fleet needs to the central chart (`central
-    suggest`, released as the next version) and plan the fleet on that version."""
+    suggest`, released as the next version) and plan the fleet on that version. Run it again
+    at will: the same fixtures give the same result."""
     from dataclasses import replace
 
     from migrator import demo as demo_fixtures
@@ -525,8 +674,8 @@ def demo(
     from migrator.central import suggest as central
     from migrator.report.gaps import cumulative_sentence
 
-    directory = directory.resolve()
     with _reported_errors():
+        directory = demo_fixtures.prepare(directory.resolve())
         sources = demo_fixtures.build_central(directory / "central")
         fleet_dir = directory / "fleet"
         demo_fixtures.build_fleet(fleet_dir)
@@ -536,8 +685,9 @@ def demo(
             out=directory / "out", work=directory / "work", jobs=jobs,
         )
         settings = config.plan_settings({}, flags)
-        result = run_plan(settings)
-    print_summary(result, settings.out)
+        # A demo is read: its table, always (a bar at a terminal, no line per repo besides).
+        result = run_plan(settings, quiet=not _interactive())
+    print_summary(result, settings.out, table=True)
     order = gaps.gaps(result).order
     out.print(f"\nunblock order ({settings.out / 'central-gaps.md'}):", highlight=False)
     for i in range(len(order)):
@@ -555,8 +705,8 @@ def demo(
         settings = config.plan_settings({}, replace(
             flags, central=sources.git_dir, target_version=made.new_version,
             out=directory / f"out-{made.new_version}"))
-        again = run_plan(settings)
-    print_summary(again, settings.out)
+        again = run_plan(settings, quiet=not _interactive())
+    print_summary(again, settings.out, table=True)
     before = {p.repo.name: p.verdict for p in result.repos}
     for plan in again.repos:
         was = before.get(plan.repo.name)

@@ -96,8 +96,8 @@ class PlanFlags:
 
 @dataclass(frozen=True, kw_only=True)
 class ApplyFlags:
-    """`migrator apply`: plan's options but --central-name, --central-path and --inherited,
-    and those that shape the merge requests."""
+    """`migrator apply`: every option of plan (apply plans first, the same way), and those
+    that shape the merge requests."""
 
     repos: FleetFlags = FleetFlags()
     central: Path | None = None
@@ -105,8 +105,11 @@ class ApplyFlags:
     target_version: str | None = None
     out: Path | None = None
     jobs: int | None = None
+    central_name: str | None = None
+    central_path: str | None = None
     chart_ref: str | None = None
     style: str | None = None
+    inherited: str | None = None
     work: Path | None = None
     shard: str | None = None
     force: bool = False  # plans blocked repos' change sets too, and proposes them as drafts
@@ -119,13 +122,16 @@ class ApplyFlags:
     render_timeout: float | None = None
     render_memory_mib: int | None = None
     render_output_mib: int | None = None
+    dashboard_issue: str | None = None  # GROUP/PROJECT: act on the boxes ticked in its issue
 
     def plan_flags(self) -> PlanFlags:
         """How apply plans before it proposes."""
         return PlanFlags(
             repos=self.repos, central=self.central, families=self.families,
             target_version=self.target_version, out=self.out, jobs=self.jobs,
-            chart_ref=self.chart_ref, style=self.style, work=self.work, shard=self.shard,
+            central_name=self.central_name, central_path=self.central_path,
+            chart_ref=self.chart_ref, style=self.style, inherited=self.inherited,
+            work=self.work, shard=self.shard,
             force=self.force, fresh=self.fresh, min_lineage=self.min_lineage,
             render_timeout=self.render_timeout, render_memory_mib=self.render_memory_mib,
             render_output_mib=self.render_output_mib)
@@ -138,6 +144,8 @@ class StatusFlags:
     repos: FleetFlags = FleetFlags()
     work: Path | None = None
     shard: str | None = None
+    out: Path | None = None  # the plan's --out, whose fleet.html gets the campaign's history
+    dashboard_issue: str | None = None  # GROUP/PROJECT: keep the campaign's issue there
 
 
 @dataclass(frozen=True)
@@ -200,6 +208,8 @@ class StatusSettings:
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     shard: tuple[int, int] | None = None  # (k, n): the repos of shard k of n, as plan splits
+    out: Path | None = None  # the plan's reports: --out, else [plan] out
+    dashboard_issue: str | None = None  # GROUP/PROJECT holding the campaign dashboard issue
 
 
 # Every key migrator.toml may hold: a typo is an error, not a silently ignored setting.
@@ -253,29 +263,62 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     return k, n
 
 
+DEFAULT_JOBS = 4  # at most; fewer on a machine with fewer CPUs
+ALL_CPUS = (0, -1)  # --jobs values that mean one worker per CPU
+
+
+def parse_jobs(value: Any) -> int:
+    """How many repos are planned at once: `value` (--jobs or [plan] jobs), one per CPU for 0
+    or -1, and by default 4 (fewer on a smaller machine: each worker may hold
+    --render-memory-mib while it renders)."""
+    cpus = os.cpu_count() or 1
+    if value is None:
+        return min(DEFAULT_JOBS, cpus)
+    if isinstance(value, bool) or not isinstance(value, int) or value < -1:
+        raise ConfigError(f"--jobs (or [plan] jobs) {value!r}: expected a number of repos "
+                          "planned at once, or 0 (or -1) for one per CPU")
+    return cpus if value in ALL_CPUS else value
+
+
+def _gitlab_url(file_cfg: Mapping[str, Any], flags: FleetFlags) -> str | None:
+    url = flags.gitlab_url or _section(file_cfg, "gitlab").get("url")
+    return str(url) if url else None
+
+
+def _missing_gitlab_projects(file_cfg: Mapping[str, Any], flags: FleetFlags
+                             ) -> list[tuple[str, bool]]:
+    """A GitLab fleet is a group or a list of projects."""
+    section = _section(file_cfg, "gitlab")
+    if not _gitlab_url(file_cfg, flags):
+        return []
+    return [("--group or --project (with --gitlab-url)",
+             bool(flags.group or section.get("group") or flags.project
+                  or section.get("projects")))]
+
+
 def plan_settings(file_cfg: Mapping[str, Any], flags: PlanFlags) -> PlanSettings:
     """Merge the flags over the config file and check what is required."""
     central = _section(file_cfg, "central")
     plan = _section(file_cfg, "plan")
-    gitlab = gitlab_options(file_cfg, flags.repos)
     fleet = _given(flags.repos.fleet, plan, "fleet")
     source = _given(flags.central, central, "source")
     target_version = _given(flags.target_version, central, "target_version")
     out = _given(flags.out, plan, "out")
+    # Every missing option in one error: a person fixes them all at once, not one per run.
     missing = [name for name, value in (
-        ("--fleet or --gitlab-url", fleet or gitlab),
+        ("--fleet or --gitlab-url", fleet or _gitlab_url(file_cfg, flags.repos)),
+        *_missing_gitlab_projects(file_cfg, flags.repos),
         ("--central", source),
         ("--target-version", target_version),
         ("--out", out),
     ) if not value]
     if missing:
         raise ConfigError(f"missing {', '.join(missing)} (flag or migrator.toml)")
+    gitlab = gitlab_options(file_cfg, flags.repos)
     inherited = str(_given(flags.inherited, plan, "inherited", "pin"))
     if inherited not in ("pin", "adopt"):
         raise ConfigError(f"--inherited {inherited}: expected pin or adopt")
-    jobs = int(_given(flags.jobs, plan, "jobs", 0) or 0) or min(4, os.cpu_count() or 1)
-    if jobs < 1:
-        raise ConfigError("--jobs must be at least 1")
+    jobs = parse_jobs(_given(flags.jobs, plan, "jobs"))
     min_lineage = _min_lineage(_given(flags.min_lineage, central, "min_lineage",
                                       DEFAULT_MIN_LINEAGE))
     rewrite = _section(file_cfg, "rewrite")
@@ -500,6 +543,7 @@ def propose_settings(file_cfg: Mapping[str, Any], plan: PlanSettings, flags: App
         limit=flags.limit if flags.limit is not None else section.get("limit"),
         canary=flags.canary,
         report_link=flags.report_link or section.get("report_link"),
+        dashboard_issue=flags.dashboard_issue,
         plan_id=plan_id,
         tool_version=tool_version,
     )
@@ -522,4 +566,6 @@ def status_settings(file_cfg: Mapping[str, Any], flags: StatusFlags) -> StatusSe
         include=flags.repos.include,
         exclude=flags.repos.exclude,
         shard=shard,
+        out=Path(out) if (out := _given(flags.out, plan, "out")) else None,
+        dashboard_issue=flags.dashboard_issue,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -104,6 +105,45 @@ def _semver_key(version: str) -> tuple[int, int, int]:
         raise ConfigError(f"not a plain semantic version: {version!r}")
     major, minor, patch = match.groups()
     return int(major), int(minor), int(patch)
+
+
+# ---------------------------------------------------------------------------------------------
+# The demo's directory: built again on every run
+
+
+DEMO_MARKER = ".migrator-demo"  # says a directory is the demo's own, to rebuild at will
+# What a demo run writes at the top of its directory: sources it builds, reports, the work dir.
+_DEMO_ENTRIES = re.compile(r"^(central|fleet|work|out(-[0-9.]+)?|\.migrator-demo)$")
+
+
+def prepare(directory: Path) -> Path:
+    """Make `directory` ready for a demo run, and return it.
+
+    A new or empty directory is marked as the demo's. One an earlier run made (marked, or laid
+    out as the demo lays it out) gets its central chart, fleet and reports removed, to be
+    built again: the fixtures give the same commits every time, so the work dir (clones, plan
+    cache) stays and the second run is quicker. Any other non-empty directory is refused, never
+    emptied.
+    """
+    if directory.exists() and not directory.is_dir():
+        raise ConfigError(f"{directory} is a file: the demo needs a directory of its own")
+    entries = sorted(p.name for p in directory.iterdir()) if directory.is_dir() else []
+    ours = DEMO_MARKER in entries or ("central" in entries and "fleet" in entries and all(
+        _DEMO_ENTRIES.match(name) for name in entries))
+    if entries and not ours:
+        raise ConfigError(f"{directory} is not empty and not a demo directory: give the demo "
+                          "a new or empty one")
+    for name in entries:
+        if _DEMO_ENTRIES.match(name) and name not in ("work", DEMO_MARKER):
+            path = directory / name
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / DEMO_MARKER).write_text("made by `migrator demo`; it rebuilds this directory "
+                                         "on every run\n", encoding="utf-8")
+    return directory
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,17 +7,41 @@ import tempfile
 from pathlib import Path
 
 
+def umask() -> int:
+    """The process's umask, read without changing it where Linux says it (setting it to read
+    it back would race with other threads creating files)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def plain_mode() -> int:
+    """The mode `open` gives a new file (0644 under the usual umask): a temporary file made
+    with `mkstemp` (0600) gets it before it replaces a published one."""
+    return 0o666 & ~umask()
+
+
 def write_atomic(path: Path, data: bytes | str) -> None:
     """Write `data` (text as UTF-8, newlines as given) to `path`, creating its folder.
 
     The bytes go to a temporary file in the same folder (so the rename stays on one file
-    system), reach the disk, then replace `path` in one rename.
+    system), reach the disk, then replace `path` in one rename. The file gets the mode a plain
+    `open` gives (0644 under the usual umask), not the temporary file's 0600: reports are
+    published, and every file of them has the same mode; what is private lives in the private
+    work dir.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), plain_mode())
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())

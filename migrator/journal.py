@@ -196,6 +196,17 @@ class Journal:
         loaded: dict[str, Any] = json.loads(row[1])
         return loaded
 
+    def latest_stage(self, repo: str, stage: str) -> dict[str, Any] | None:
+        """The last stored result of `repo`'s stage, whatever its inputs were (what the
+        campaign dashboard shows of a plan: the last one made)."""
+        with self._lock:
+            row = self._db.execute("SELECT result FROM stages WHERE repo = ? AND stage = ?",
+                                   (repo, stage)).fetchone()
+        if row is None:
+            return None
+        loaded: dict[str, Any] = json.loads(row[0])
+        return loaded
+
     # side effects -----------------------------------------------------------------------
 
     def intent(self, repo: str, kind: str, key: str, detail: Mapping[str, Any]) -> int:
@@ -256,6 +267,18 @@ class Journal:
     def pending(self) -> list[Effect]:
         """Intents without an outcome: side effects a killed run may or may not have made."""
         return [e for e in self.all_effects() if e.status == "intent"]
+
+    def mr_waves(self) -> dict[str, tuple[int, float]]:
+        """repo -> (id, start time) of the run whose `mr-create` opened its merge request:
+        the wave of a campaign that `apply --canary/--limit` runs one after another."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT e.repo, r.id, r.started FROM effects e JOIN runs r ON r.id = e.run_id "
+                "WHERE e.kind = 'mr-create' AND e.status = 'done' ORDER BY e.id").fetchall()
+        waves: dict[str, tuple[int, float]] = {}
+        for repo, run_id, started in rows:
+            waves.setdefault(repo, (int(run_id), float(started)))
+        return waves
 
     def bot_commits(self, repo: str, branch: str) -> dict[str, str]:
         """sha -> plan hash of every commit this tool meant to push to `branch`.

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from migrator.redact import scrub_text
+
 TITLE_LIMIT = 255  # characters
 DESCRIPTION_LIMIT = 1_048_576  # UTF-8 bytes
 # GitLab makes an MR a draft by this title prefix; it also recognizes "Draft:", "[Draft]" and
@@ -22,6 +24,22 @@ DRAFT_PREFIX = "Draft: "
 # What the closing of open blocks usually takes; more is still handled, by cutting again.
 _CLOSING_ROOM = 64
 _FENCE = re.compile(r"[ \t]*(`{3,}|~{3,})(.*)")
+
+
+def inert(text: str, *, table: bool = False) -> str:
+    """Text from a repo (a name, a reason) as one line GitLab shows but never acts on.
+
+    GitLab runs quick actions (`/merge`, `/close`) written at the start of a line of an issue or
+    MR description, renders HTML, and notifies whoever `@name` mentions. The text is put on one
+    line, credentials hidden, `&`, `<`, `>` and `@` written as entities, and a leading `/` too,
+    so none of that happens; in a table cell `|` is escaped as well.
+    """
+    text = " ".join(scrub_text(text).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("@", "&#64;")
+    if text.startswith("/"):
+        text = "&#47;" + text[1:]
+    return text.replace("|", "\\|") if table else text
 
 
 def size(text: str) -> int:

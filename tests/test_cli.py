@@ -90,11 +90,31 @@ def test_shards_split_the_fleet_without_overlap(plan_settings: config.PlanSettin
     assert all(shards)
 
 
-def test_demo_builds_the_fleet_and_prints_the_summary(tmp_path: Path) -> None:
-    proc = _run("demo", tmp_path / "demo")
-    assert proc.returncode == 0, proc.stderr
-    assert f"{len(demo.case_names())} repos" in proc.stdout
-    assert (tmp_path / "demo" / "out" / "fleet.html").is_file()
+def _verdicts(out: Path) -> dict[str, tuple[str, str]]:
+    data = json.loads((out / "fleet.json").read_text())
+    return {r["name"]: (r["verdict"], r["reason"]) for r in data["repos"]}
+
+
+def test_demo_runs_twice_in_a_row_with_the_same_summary(tmp_path: Path) -> None:
+    runs, reports = [], []
+    for _ in range(2):
+        proc = _run("demo", tmp_path / "demo")
+        assert proc.returncode == 0, proc.stderr
+        assert "Traceback" not in proc.stderr
+        runs.append([line for line in proc.stdout.splitlines() if " repos: " in line])
+        reports.append([_verdicts(tmp_path / "demo" / out) for out in ("out", "out-2.1.0")])
+    assert runs[0] == runs[1] and len(runs[0]) == 2  # before and after the central suggestion
+    assert runs[0][0].startswith(f"{len(demo.case_names())} repos: ")
+    assert reports[0] == reports[1]
+    assert reports[0][0] != reports[0][1]  # the suggestion unblocked some repos
+
+
+def test_demo_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine\n")
+    proc = _run("demo", tmp_path)
+    assert proc.returncode == 2
+    assert "not empty and not a demo directory" in proc.stderr
+    assert (tmp_path / "notes.txt").read_text() == "mine\n"
 
 
 def test_shards_planned_apart_merge_into_the_reports_of_the_whole_fleet(

@@ -39,12 +39,26 @@ def test_apply_then_status_from_the_command_line(
     assert again.returncode == 0 and "2 unchanged" in again.stdout
     assert len(sim.merge_requests("shop/orders")) == 1
 
-    status = _migrator("status", *common, "--work", work, "--json")
+    status = _migrator("status", *common, "--work", work, "--json", "--out", tmp_path / "out")
     assert status.returncode == 0, status.stderr
     rows = {r["repo"]: r for r in json.loads(status.stdout)["repos"]}
     assert rows["shop/orders"]["state"] == "opened" and rows["shop/orders"]["iid"] == 1
+    assert rows["shop/orders"]["created_at"] and rows["shop/orders"]["merged_at"] is None
     assert rows["shop/docs-site"]["state"] == "none"
-    for proc in (again, status):
+    # the run is in the campaign history, and the plan's dashboard draws it
+    dashboard = (tmp_path / "out" / "fleet.html").read_text()
+    assert dashboard.count('<g class="day"') == 1 and 'id="oldest-open"' in dashboard
+    assert 'href="' + rows["shop/orders"]["web_url"] + '"' in dashboard
+    nowhere = _migrator("status", *common, "--work", work, "--out", tmp_path / "nowhere")
+    assert nowhere.returncode == 0 and "no plan in" in nowhere.stderr
+    # a later plan in the same work dir draws it too, and keeps it for `report merge`
+    replan = _migrator("plan", *common, "--central", central_sources.repo_dir,
+                       "--target-version", "2.0.0", "--out", tmp_path / "out2", "--work", work)
+    assert replan.returncode == 0, replan.stderr
+    assert 'id="campaign"' in (tmp_path / "out2" / "fleet.html").read_text()
+    kept = json.loads((tmp_path / "out2" / "history.json").read_text())["observations"]
+    assert len(kept) == 2 * len(rows)  # two status runs
+    for proc in (again, status, nowhere, replan):
         assert TOKEN not in proc.stdout + proc.stderr
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert all(TOKEN.encode() not in p.read_bytes() for p in written)

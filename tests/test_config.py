@@ -83,10 +83,15 @@ PROPOSED: dict[str, Check] = {
                 ("migrator", "wave-1", "team-x")),
     "--report-link": (["--report-link", "https://ci.example.com/{slug}"],
                       lambda s: s.report_link, "https://ci.example.com/{slug}"),
+    "--dashboard-issue": (["--dashboard-issue", "platform/migration"],
+                          lambda s: s.dashboard_issue, "platform/migration"),
 }
 STATUS: dict[str, Check] = {
     **FLEET,
     "--shard": (["--shard", "2/5"], lambda s: s.shard, (2, 5)),
+    "--out": (["--out", "reports"], lambda s: s.out, Path("reports")),
+    "--dashboard-issue": (["--dashboard-issue", "platform/migration"],
+                          lambda s: s.dashboard_issue, "platform/migration"),
 }
 
 
@@ -141,12 +146,13 @@ def captured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
     monkeypatch.setattr(propose, "run_apply", lambda *a, **kw: [])
     monkeypatch.setattr(pipeline, "discover_fleet", lambda *a, **kw: [])
     monkeypatch.setattr(track, "status", lambda *a, **kw: [])
+    monkeypatch.setattr(cli, "_dashboard_issue", lambda *a, **kw: None)  # no GitLab to ask
     return seen
 
 
 @pytest.mark.parametrize(("command", "checks", "flags"), [
     ("plan", PLAN, config.PlanFlags),
-    ("apply", {**PLANNED, **PROPOSED}, config.ApplyFlags),
+    ("apply", {**PLAN, **PROPOSED}, config.ApplyFlags),
     ("status", STATUS, config.StatusFlags),
 ])
 def test_each_command_has_one_flags_field_per_option_and_a_check_for_it(
@@ -162,9 +168,9 @@ def test_every_plan_option_reaches_the_plan_settings(captured: dict[str, Any]) -
 
 def test_every_apply_option_reaches_the_plan_or_the_propose_settings(
         captured: dict[str, Any]) -> None:
-    result = CliRunner().invoke(cli.app, ["apply", *_argv({**PLANNED, **PROPOSED}), "-q"])
+    result = CliRunner().invoke(cli.app, ["apply", *_argv({**PLAN, **PROPOSED}), "-q"])
     assert result.exit_code == 0, result.output
-    _assert_arrived(PLANNED, captured["plan_settings"])
+    _assert_arrived(PLAN, captured["plan_settings"])
     proposed = captured["propose_settings"]
     _assert_arrived(PROPOSED, proposed)
     assert proposed.forge == GitLabSettings("https://gitlab.example.com", "BOT_TOKEN",

@@ -80,10 +80,15 @@ _Found = tuple[str, str, str | None, str | None]
 
 
 def _from_directory(root: Path) -> list[_Found]:
+    """The git repos in `root`; `root` itself when it is one (`--fleet .` in a clone, as the
+    merge request's "Reproduce locally" runs it), named by its directory, not `.git`."""
     out: list[_Found] = []
     for child in sorted(root.iterdir()):
-        if child.is_dir() and git.is_repo(child):
+        if child.name != ".git" and child.is_dir() and git.is_repo(child):
             out.append((child.name, str(child.resolve()), _current_branch(child), None))
+    if not out and (root / ".git").exists():
+        here = root.resolve()
+        out.append((here.name, str(here), _current_branch(root), None))
     return out
 
 
@@ -130,6 +135,9 @@ def _url_name(url: str) -> str:
 
 
 def _current_branch(repo: Path) -> str | None:
+    head = git.read_head(repo)  # from its files: no git process per repo when it can
+    if head is not None:
+        return head.branch
     try:
         return git.run(["symbolic-ref", "--quiet", "--short", "HEAD"], cwd=repo).strip() or None
     except GitError:

@@ -65,6 +65,20 @@ class MrInfo:
     has_conflicts: bool = False
     pipeline_status: str | None = None
     merge_status: str | None = None
+    created_at: str | None = None  # ISO 8601 as GitLab gives it; None where unknown
+    merged_at: str | None = None
+
+
+@dataclass(frozen=True)
+class IssueInfo:
+    """An issue as the campaign dashboard needs it (GitLab only: review bundles have none)."""
+
+    iid: int
+    web_url: str
+    title: str
+    description: str
+    state: str  # "opened", "closed"
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

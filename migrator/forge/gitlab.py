@@ -26,7 +26,14 @@ from gitlab.exceptions import GitlabError
 from migrator import git
 from migrator.credentials import CloneScope, Secret, git_env
 from migrator.errors import GitError
-from migrator.forge import CommitInfo, ForgeError, MergeRequestExists, MrInfo, MrSpec
+from migrator.forge import (
+    CommitInfo,
+    ForgeError,
+    IssueInfo,
+    MergeRequestExists,
+    MrInfo,
+    MrSpec,
+)
 from migrator.gitlab_api import ONCE, GitLabSettings, connect, describe_http_error, uncertain
 from migrator.model import RepoRef
 from migrator.mrtext import DRAFT_PREFIX, TITLE_LIMIT
@@ -54,6 +61,19 @@ def mr_from_json(data: Mapping[str, Any]) -> MrInfo:
         has_conflicts=bool(data.get("has_conflicts", False)),
         pipeline_status=pipeline.get("status") if isinstance(pipeline, Mapping) else None,
         merge_status=data.get("merge_status"),
+        created_at=data.get("created_at"),
+        merged_at=data.get("merged_at"),
+    )
+
+
+def issue_from_json(data: Mapping[str, Any]) -> IssueInfo:
+    return IssueInfo(
+        iid=int(data["iid"]),
+        web_url=str(data.get("web_url") or ""),
+        title=str(data.get("title") or ""),
+        description=str(data.get("description") or ""),
+        state=str(data.get("state") or ""),
+        labels=tuple(str(x) for x in data.get("labels") or ()),
     )
 
 
@@ -165,6 +185,64 @@ class GitLabForge:
                         .notes.list(get_all=True, **ONCE)))
         return found
 
+    # issues (the campaign dashboard) -------------------------------------------------------
+
+    def find_issue(self, project: str, label: str, marker: str) -> IssueInfo | None:
+        """The oldest issue of `project` whose description holds `marker`, open or closed.
+
+        Looked for among the issues with `label` (one GET), then, should a person have taken
+        the label off, by searching descriptions for `marker`: never by title, which people
+        may change.
+        """
+        queries: tuple[dict[str, Any], ...] = (
+            {"labels": label}, {"search": marker, "in": "description"})
+        for query in queries:
+            found: list[IssueInfo] = self._call(
+                project, "listing issues", functools.partial(self._issues, project, query))
+            mine = [i for i in found if marker in i.description]
+            if mine:
+                return mine[0]
+        return None
+
+    def _issues(self, project: str, query: Mapping[str, Any]) -> list[IssueInfo]:
+        return [issue_from_json(issue.attributes)
+                for issue in self.gl.projects.get(project, lazy=True).issues.list(
+                    state="all", order_by="created_at", sort="asc", per_page=100,
+                    get_all=True, **query, **ONCE)]
+
+    def create_issue(self, project: str, title: str, description: str,
+                     labels: tuple[str, ...], marker: str) -> IssueInfo:
+        """Open the issue once: when a POST's fate is unknown (5xx, dropped connection), look
+        for it by `marker` (under `labels[0]`) before posting again."""
+        data = {"title": title[:TITLE_LIMIT], "description": description,
+                "labels": ",".join(labels)}
+        attempts = self.settings.retry.max_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                attrs = self.gl.projects.get(project, lazy=True).issues.create(
+                    data, **ONCE).attributes
+                created: IssueInfo = self._call(
+                    project, "creating the dashboard issue",
+                    functools.partial(issue_from_json, attrs))
+                return created
+            except (GitlabError, requests.RequestException) as exc:
+                if isinstance(exc, GitlabError) and not uncertain(exc) or attempt == attempts:
+                    raise ForgeError(describe_http_error(
+                        project, "creating the dashboard issue", exc)) from None
+            existing = self.find_issue(project, labels[0], marker) if labels else None
+            if existing is not None:
+                return existing
+            self.settings.retry.sleep(self.settings.retry.delay(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def update_issue(self, project: str, iid: int, description: str) -> IssueInfo:
+        """PUT the description (idempotent, so retried by the session)."""
+        updated: IssueInfo = self._call(
+            project, f"updating issue #{iid}",
+            lambda: issue_from_json(self.gl.projects.get(project, lazy=True).issues.update(
+                iid, {"description": description}, **ONCE)))
+        return updated
+
     # branches (git over HTTP, credentials from the environment) ------------------------------
 
     def branch_head(self, repo: RepoRef, clone: Path, branch: str) -> str | None:
@@ -194,14 +272,16 @@ class GitLabForge:
         key: int | str = repo.project_id if repo.project_id is not None else repo.name
         return self.gl.projects.get(key, lazy=True)
 
-    def _call(self, repo: RepoRef, action: str, fn: Callable[[], Any]) -> Any:
+    def _call(self, repo: RepoRef | str, action: str, fn: Callable[[], Any]) -> Any:
+        """`fn()`, its failure a ForgeError naming `repo` (or the project, by its path)."""
+        subject = repo if isinstance(repo, str) else repo.name
         try:
             return fn()
         except (GitlabError, requests.RequestException) as exc:
-            raise ForgeError(describe_http_error(repo.name, action, exc)) from None
+            raise ForgeError(describe_http_error(subject, action, exc)) from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             # JSON, but not the shape asked for (a list where an MR was expected, no `iid`).
-            raise ForgeError(f"{repo.name}: {action} failed: GitLab's answer is not what was "
+            raise ForgeError(f"{subject}: {action} failed: GitLab's answer is not what was "
                              f"asked for ({type(exc).__name__}: {str(exc)[:80]})") from None
 
     def _git(self, repo: RepoRef, clone: Path, action: str, fn: Callable[[], T]) -> T:

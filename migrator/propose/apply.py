@@ -17,6 +17,11 @@ report. What makes it safe to run again, and to kill at any instant:
 
 GitLab's failures are handled per repo: the repo is recorded with its cause, the fleet goes on.
 
+What people ask for on the campaign dashboard (`settings.asked`) comes first: those repos are
+proposed before the others and neither --limit nor --canary holds them back. "open" is just
+that; "rebase" rebuilds the bot's branch as a fresh commit of the plan on the target's current
+head (never over a person's commit); "recreate" opens a new MR where people closed the last one.
+
 This module is the run loop; beside it: `eligibility` (which plans, on which branch), `describe`
 (what the MR and the commit say, the plan marker), `mergerequest` (the MR wanted for a plan,
 the fields that update one) and `settings`. The forge behind it is `migrator.forge`.
@@ -97,10 +102,12 @@ def propose(
     forge = forge if forge is not None else _open_forge(settings, journal)
     branch = branch_name(settings, central)
     run = _Run(settings, central, journal, forge, branch, describe)
-    outcomes: list[ProposeOutcome] = []
-    for plan in plans:
+    outcomes: dict[int, ProposeOutcome] = {}
+    # Repos people asked for go first (a stable sort: the rest keeps its order).
+    for index in sorted(range(len(plans)), key=lambda i: not settings.asks(plans[i].repo.name)):
+        plan = plans[index]
         outcome = run.one(plan, clones.get(plan.repo.slug))
-        outcomes.append(outcome)
+        outcomes[index] = outcome
         if outcome.action not in ("not-eligible", "deferred", "error"):
             journal.settle_interrupted(plan.repo.name)
         if outcome.action not in ("not-eligible", "deferred"):
@@ -109,7 +116,7 @@ def propose(
                 project_id=plan.repo.project_id, plan_hash=plan.plan_hash,
                 commit_sha=outcome.commit, mr_iid=outcome.mr_iid, mr_url=outcome.mr_url,
                 cause=outcome.cause))
-    return outcomes
+    return [outcomes[i] for i in range(len(plans))]
 
 
 def run_apply(
@@ -166,7 +173,7 @@ class _Run:
         why_not = eligible(plan, self.settings)
         if why_not is not None:
             return ProposeOutcome(repo.name, "not-eligible", cause=why_not)
-        if self.stopped:
+        if self.stopped and not self.settings.asks(repo.name):
             return ProposeOutcome(repo.name, "deferred", self.branch,
                                   cause=f"canary: stopped after {self.settings.canary} new MRs")
         if clone is None:
@@ -184,7 +191,10 @@ class _Run:
     def _propose(self, plan: RepoPlan, clone: Path) -> ProposeOutcome:
         repo, branch = plan.repo, self.branch
         assert plan.plan_hash is not None and plan.commit is not None and plan.patch
+        asks = self.settings.asks(repo.name)
         mr = self.forge.find_mr(repo, branch)
+        if mr is not None and mr.state == "closed" and "recreate" in asks:
+            mr = None  # people asked for a new one: the closed MR stays as they left it
         if mr is not None and mr.state in ("merged", "closed"):
             action: Action = "merged" if mr.state == "merged" else "closed"
             return ProposeOutcome(repo.name, action, branch, mr.iid, mr.web_url, mr.sha,
@@ -204,8 +214,9 @@ class _Run:
 
         pushed = False
         sha = head
-        if owner == "none" or head_plan != plan.plan_hash:
-            if mr is None and self._quota_reached():
+        rebuild = "rebase" in asks and owner == "bot" and mr is not None
+        if owner == "none" or head_plan != plan.plan_hash or rebuild:
+            if mr is None and self._quota_reached(repo):
                 return self._deferred(repo)
             sha = self._commit(plan, clone)
             settled = self._push(plan, clone, sha, head, mr)
@@ -284,7 +295,7 @@ class _Run:
         spec = mr_spec(plan, title, body, self.branch, self.settings)
         action: Action
         if mr is None:
-            if self._quota_reached():
+            if self._quota_reached(repo):
                 return self._deferred(repo, sha, pushed)
             try:
                 with self.journal.effect(repo.name, "mr-create", self.branch,
@@ -294,7 +305,7 @@ class _Run:
                 # create_mr may return an MR an uncertain POST made after all: ours too.
                 action = "created" if marked_plan(mr.description) == plan.plan_hash \
                     else "adopted"
-                if action == "created":
+                if action == "created" and not self.settings.asks(repo.name):
                     self.created += 1
                 if self.settings.canary is not None and self.created >= self.settings.canary:
                     self.stopped = True
@@ -337,8 +348,11 @@ class _Run:
 
     # helpers ------------------------------------------------------------------------------
 
-    def _quota_reached(self) -> bool:
-        """No more new MRs in this run (existing ones are still updated, canary aside)."""
+    def _quota_reached(self, repo: RepoRef) -> bool:
+        """No more new MRs in this run (existing ones are still updated, canary aside); a
+        repo people asked for on the dashboard is never held back, nor counted."""
+        if self.settings.asks(repo.name):
+            return False
         caps = [c for c in (self.settings.limit, self.settings.canary) if c is not None]
         return self.stopped or any(self.created >= cap for cap in caps)
 

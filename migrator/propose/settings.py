@@ -27,5 +27,13 @@ class ProposeSettings:
     # Where the full report lives, for descriptions cut to the limit: "{slug}" and "{name}"
     # are filled in, e.g. a CI artifact URL "https://…/artifacts/file/out/repos/{slug}/report.md".
     report_link: str | None = None
+    # GROUP/PROJECT of the campaign dashboard issue whose ticks fill `asked` (the CLI reads it)
+    dashboard_issue: str | None = None
     plan_id: str = ""
     tool_version: str = "0.0.0"
+    # What people asked for on the campaign dashboard: (repo name, "open" | "rebase" |
+    # "recreate"). Those repos go first, past --limit and --canary.
+    asked: frozenset[tuple[str, str]] = frozenset()
+
+    def asks(self, repo: str) -> frozenset[str]:
+        return frozenset(action for name, action in self.asked if name == repo)

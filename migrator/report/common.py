@@ -302,6 +302,36 @@ def difference_counts(plan: RepoPlan) -> dict[DiffClass, int]:
     return totals
 
 
+def ignored_differences(of: RepoPlan | ChartPlan | Sequence[EnvResult]) -> int:
+    """How many differences were ignored as descriptive: each distinct one once (an object's
+    change, however many fields and environments it spans), as the reports list them.
+
+    The one count of them: the verdict's outcome (`verify.decide`), so the reason in the CLI
+    table, fleet.md and the commit message, and the merge request's banner all say this number.
+    """
+    if isinstance(of, RepoPlan):
+        return sum(ignored_differences(chart) for chart in of.charts)
+    envs = of.environments if isinstance(of, ChartPlan) else of
+    return len(group_differences(envs)[DiffClass.COSMETIC])
+
+
+_POD_TEMPLATE = re.compile(r"(^|\.)template\.metadata\.")
+
+
+def restarted_workloads(plan: RepoPlan) -> list[str]:
+    """The workloads whose pod template gets new descriptive labels or annotations: nothing
+    functional changes, but Kubernetes rolls their pods once when the change is deployed."""
+    found: list[str] = []
+    for chart in plan.charts:
+        for group in group_differences(chart.environments)[DiffClass.COSMETIC]:
+            diff = group.difference
+            paths = [f.path for f in diff.fields] or list(diff.paths)
+            name = f"{diff.resource.kind}/{diff.resource.name}"
+            if any(_POD_TEMPLATE.search(p) for p in paths) and name not in found:
+                found.append(name)
+    return found
+
+
 def sorted_worst_first(plans: Iterable[RepoPlan]) -> list[RepoPlan]:
     return sorted(plans, key=lambda p: (-p.verdict.rank, p.repo.name))
 

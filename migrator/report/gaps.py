@@ -1,5 +1,6 @@
 """The fleet's gap report as files: `central-gaps.md` for the central chart's maintainers and
-`central-gaps.json` for tools (versioned schema, stable names: the kinds of central/kinds.py).
+`central-gaps.json` for tools (versioned schema, stable names: the kinds of central/kinds.py;
+published as schemas/central-gaps.schema.json).
 
 What it says is computed in central/gaps.py; this module only renders it.
 """

@@ -7,10 +7,14 @@ and the content fully present in the markup: the small script only adds sorting 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from html import escape
 
 from migrator.central.gaps import gaps
+from migrator.history import Observation
 from migrator.model import DiffClass, FleetPlan, RepoPlan, Verdict
+from migrator.report.campaign import CSS as CAMPAIGN_CSS
+from migrator.report.campaign import campaign_section
 from migrator.report.common import (
     CLASSES_WORST_FIRST,
     KPI_LABELS,
@@ -38,7 +42,8 @@ _CLASS_LABEL = {
 }
 
 
-def dashboard(fleet: FleetPlan) -> str:
+def dashboard(fleet: FleetPlan, history: Sequence[Observation] = ()) -> str:
+    """The page; with the campaign's history (`status` runs) its burn-down too."""
     central = fleet.central
     title = f"Fleet migration onto {central.name} {central.target_version}"
     total = len(fleet.repos)
@@ -52,7 +57,7 @@ def dashboard(fleet: FleetPlan) -> str:
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">",
         f"<title>{escape(title)} · plan {escape(fleet.plan_id)}</title>",
-        f"<style>{_CSS}</style>",
+        f"<style>{_CSS}{CAMPAIGN_CSS}</style>",
         "</head>",
         "<body>",
         "<header>",
@@ -67,6 +72,7 @@ def dashboard(fleet: FleetPlan) -> str:
         "</header>",
         "<main>",
         _tiles(fleet),
+        campaign_section(fleet, history),
         '<section class="charts">',
         _verdict_chart(fleet),
         _kpi_chart(fleet),
@@ -273,20 +279,23 @@ def _row(plan: RepoPlan) -> str:
     name = f'<a href="{link}">{escape(plan.repo.name)}</a>'
     cells = [
         f'<td class="repo">{name}</td>',
-        f'<td data-sort="{plan.verdict.rank}"><span class="badge v-{plan.verdict.value}">'
+        f'<td class="badge-cell" data-sort="{plan.verdict.rank}">'
+        f'<span class="badge v-{plan.verdict.value}">'
         f"{_dot(plan.verdict)}{VERDICT_LABEL[plan.verdict]}</span></td>",
         f'<td class="reason">{escape(" ".join(scrub_text(reason(plan)).split()))}</td>',
-        f'<td class="num">{len(plan.charts)}</td>',
+        f'<td class="num" data-label="Charts">{len(plan.charts)}</td>',
     ]
     for cls in CLASSES_WORST_FIRST:
         n = counts[cls]
-        cells.append(f'<td class="num{" zero" if not n else f" c-{cls.value}"}">{n}</td>')
+        cells.append(f'<td class="num{" zero" if not n else f" c-{cls.value}"}" '
+                     f'data-label="{_CLASS_LABEL[cls]}">{n}</td>')
     lineages = [
         f"{c.lineage.chart} {c.lineage.version} · {math.floor(100 * c.lineage.score)} %"
         for c in plan.charts
         if c.lineage
     ]
-    cells.append(f'<td class="lineage">{escape("; ".join(lineages)) or "—"}</td>')
+    cells.append(f'<td class="lineage" data-label="Forked from">'
+                 f'{escape("; ".join(lineages)) or "—"}</td>')
     return (
         f'<tr data-verdict="{plan.verdict.value}" data-slug="{escape(plan.repo.slug)}">'
         + "".join(cells)
@@ -342,7 +351,8 @@ footer { color: var(--muted); padding-top: 8px; padding-bottom: 40px; font-size:
 .tile.v-blocked { border-top-color: var(--blocked); }
 .tile.v-skipped { border-top-color: var(--skipped); }
 .tile.v-error { border-top-color: var(--error); }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 12px;
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(420px, 100%), 1fr));
+  gap: 12px;
   margin-bottom: 12px; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 10px;
   padding: 16px 18px; margin: 0 0 12px; }
@@ -407,6 +417,24 @@ svg.cumulative { width: 260px; height: 14px; display: block; margin: 2px 0; }
 .dot.v-ready { background: var(--ready); } .dot.v-review { background: var(--review); }
 .dot.v-blocked { background: var(--blocked); } .dot.v-skipped { background: var(--skipped); }
 .dot.v-error { background: var(--error); }
+/* A phone: each repository a block of its own, the reason across the whole width, the
+   numbers on one line, each cell named by its column (the header row is kept for readers). */
+@media (max-width: 640px) {
+  header, main, footer { padding-left: 12px; padding-right: 12px; }
+  h1 { font-size: 21px; }
+  .card { padding: 12px; }
+  #repos thead { position: absolute; width: 1px; height: 1px; overflow: hidden;
+    clip-path: inset(50%); white-space: nowrap; }
+  #repos, #repos tbody, #repos tr { display: block; }
+  #repos tr { padding: 8px 0; border-bottom: 1px solid var(--line); }
+  #repos tr[hidden] { display: none; }
+  #repos td { display: block; border: 0; padding: 2px 0; }
+  #repos td.reason { max-width: none; }
+  #repos td.num { display: inline-block; text-align: left; margin-right: 14px; }
+  #repos td[data-label]::before { content: attr(data-label) " "; color: var(--muted);
+    font-size: 12px; }
+  #repos td.repo, #repos td.badge-cell { display: inline-block; margin-right: 10px; }
+}
 """
 
 # Progressive enhancement only: without it every row is visible and the table readable.

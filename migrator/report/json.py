@@ -1,6 +1,8 @@
 """The JSON reports: versioned schema, stable field names, read by other tools.
 
 Field names are a contract (`schema` says which version); new fields may be added, none renamed.
+schemas/report.schema.json and schemas/fleet.schema.json publish it: a field added here is added
+there too (tests/test_schemas.py validates every fixture's report against them).
 `references` lists every deploy reference found to the embedded chart(s); those with
 `rewritable: false` are the ones that still point at the embedded chart after the change.
 """

@@ -41,8 +41,10 @@ from migrator.report.common import (
     DiffGroup,
     difference_counts,
     group_differences,
+    ignored_differences,
     leaf_count,
     report_path,
+    restarted_workloads,
     scrub_field,
     scrub_text,
     shown,
@@ -223,12 +225,23 @@ def _banner(plan: RepoPlan, limits: _Limits) -> list[str]:
     envs = _env_names(plan.charts)
     groups = [g for c in plan.charts for g in _all_groups(c)]
     by_class = {cls: [g for g in groups if g.difference.diff_class is cls] for cls in DiffClass}
-    cosmetic = len(by_class[DiffClass.COSMETIC])
+    cosmetic = ignored_differences(plan)  # the count the reason and the commit message say
     ignoring = (f" (ignoring {cosmetic} descriptive difference{_s(cosmetic)})"
                 if cosmetic else "")
     where = f" in {_names(envs)}" if envs else ""
     detail: list[str] = []
-    if verdict is Verdict.READY:
+    restarted = restarted_workloads(plan)
+    if verdict is Verdict.READY and restarted:
+        # Identical in function, yet not nothing: a reviewer planning the deploy must know
+        # before opening the folded list.
+        releases = _unique(c.release or e.release for c in plan.charts for e in c.environments)
+        what = f" {_names(releases)}" if releases else ""
+        their = "its pods" if len(restarted) == 1 else "their pods"
+        sentence = (f"no functional change; pods restart once on deploy.** Rendering{what} "
+                    f"before and after this change gives the same manifests{where}{ignoring}, "
+                    f"but the pod template of {_names(restarted)} gets new descriptive "
+                    f"labels, so Kubernetes rolls {their} once when this change is deployed.")
+    elif verdict is Verdict.READY:
         releases = _unique(c.release or e.release for c in plan.charts for e in c.environments)
         what = f" {_names(releases)}" if releases else ""
         sentence = (f"the cluster sees no change.** Rendering{what} before and after this change "
@@ -687,16 +700,34 @@ def _notices(title: str, notices: Sequence[Notice], limits: _Limits) -> list[str
 
 
 def _reproduce(plan: RepoPlan, central: CentralInfo) -> list[str]:
+    """Commands a reviewer runs in a clone of the repo to see what the plan saw. The central
+    chart is named as deploys name it (`--chart-ref`), never by the planner's local copy: the
+    versions the plan compared are pulled from there into a chart repository of their own."""
     chart_ref = central.ref or central.source
-    families = f"--families {shlex.quote(central.families)} " if central.families else ""
-    lines = [f"migrator plan --fleet . --central {shlex.quote(central.source)} {families}"
-             f"--target-version {shlex.quote(central.target_version)} --out /tmp/plan"]
+    here = f'"${{TMPDIR:-/tmp}}"/{shlex.quote(f"{central.name}-charts")}'
+    lines = [f"# the central chart {central.name} as deploys name it, at the versions this "
+             "plan compared:"]
+    for version in _compared_versions(plan, central):
+        lines.append(shlex.join(["helm", "pull", *_chart_args(central, chart_ref),
+                                 "--version", version]) + f" --destination {here}")
+    lines.append(f"helm repo index {here}")
+    for lineage in _unique(c.lineage for c in plan.charts if c.lineage):
+        if lineage.chart != central.name:
+            lines.append(f"# {lineage.chart} {lineage.version}, the template family a chart "
+                         "here was forked from, is not published as the central chart: add "
+                         "--families with a chart repository that holds it")
+    lines += ["# in a clone of this repository:",
+              f"migrator plan --fleet . --central {here} "
+              f"--chart-ref {shlex.quote(chart_ref)} "
+              f"--target-version {shlex.quote(central.target_version)} "
+              '--out "${TMPDIR:-/tmp}"/plan']
     renders = []
     for chart in plan.charts:
         for env in chart.environments:
             if env_error(env):
                 continue
-            cmd = ["helm", "template", env.release, chart_ref, "--version", central.target_version]
+            cmd = ["helm", "template", env.release, *_chart_args(central, chart_ref),
+                   "--version", central.target_version]
             if env.namespace:
                 cmd += ["--namespace", env.namespace]
             for file in env.values_files:
@@ -707,6 +738,23 @@ def _reproduce(plan: RepoPlan, central: CentralInfo) -> list[str]:
                   *renders]
     return ["", "<details><summary>Reproduce locally</summary>", "",
             *_fenced(scrub_text("\n".join(lines)), "sh"), "", "</details>"]
+
+
+def _chart_args(central: CentralInfo, chart_ref: str) -> list[str]:
+    """How Helm names the central chart: an OCI reference (or `repo/chart`) as it is, a chart
+    repository URL with the chart's name."""
+    if chart_ref.startswith(("http://", "https://")):
+        return [central.name, "--repo", chart_ref]
+    return [chart_ref]
+
+
+def _compared_versions(plan: RepoPlan, central: CentralInfo) -> list[str]:
+    """The central versions the plan compared: each chart's origin, and the target."""
+    wanted = {c.lineage.version for c in plan.charts
+              if c.lineage and c.lineage.chart == central.name}
+    wanted.add(central.target_version)
+    known = [v for v in central.versions if v in wanted]
+    return known + sorted(wanted - set(known))
 
 
 def _footer(plan: RepoPlan, plan_id: str, tool_version: str) -> str:

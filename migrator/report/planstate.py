@@ -9,14 +9,16 @@ shards' states, checks they planned the same thing, and writes the reports of th
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from migrator import codec, lock
 from migrator.errors import ConfigError
-from migrator.fsio import write_atomic
+from migrator.fsio import plain_mode
 from migrator.model import FleetPlan, RepoPlan
 from migrator.report.common import redact_plan
 from migrator.report.write import ReportsNotWritten, write_reports
@@ -26,14 +28,50 @@ STATE_SCHEMA = 2  # 2: outcomes are data (kind and fields), not a verdict and a 
 
 
 def save_state(fleet: FleetPlan, out: Path) -> Path:
-    repos = tuple(redact_plan(plan) for plan in fleet.repos)
-    data = {"schema": STATE_SCHEMA, "fleet": codec.dump(replace(fleet, repos=repos))}
+    """`plan-state.json` in `out`, written one repo at a time: the bytes of
+    `json.dumps(state, indent=1, sort_keys=True)`, never the whole text in memory."""
     path = out / STATE_FILE
     try:
-        write_atomic(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
+        out.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{STATE_FILE}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                os.fchmod(handle.fileno(), plain_mode())  # the mode of the other reports
+                for chunk in _state_chunks(fleet):
+                    handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     except OSError as exc:
         raise ReportsNotWritten(out, exc) from exc
     return path
+
+
+# Stands for the list of repos in the state's skeleton; its line is replaced by the repos.
+_REPOS = "\0migrator-plan-state-repos\0"
+# A repo of the list sits three levels deep (state, fleet, repos): three spaces at indent=1.
+_DEPTH = "   "
+
+
+def _state_chunks(fleet: FleetPlan) -> Iterator[str]:
+    skeleton = codec.dump(replace(fleet, repos=()))
+    if fleet.repos:
+        skeleton["repos"] = [_REPOS]
+    text = json.dumps({"schema": STATE_SCHEMA, "fleet": skeleton}, indent=1,
+                      sort_keys=True) + "\n"
+    if not fleet.repos:
+        yield text
+        return
+    marker = f"{_DEPTH}{json.dumps(_REPOS)}"
+    before, after = text.split(marker)
+    yield before
+    for i, plan in enumerate(fleet.repos):
+        item = json.dumps(codec.dump(redact_plan(plan)), indent=1, sort_keys=True)
+        yield ("" if i == 0 else ",\n") + _DEPTH + item.replace("\n", "\n" + _DEPTH)
+    yield after
 
 
 def load_state(directory: Path) -> FleetPlan:

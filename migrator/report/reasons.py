@@ -7,7 +7,10 @@ and tools read `kind` instead of parsing text.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from migrator.model import ChartPlan, EnvResult, Kind, Notice, Outcome, RepoPlan
+from migrator.report.common import ignored_differences
 
 
 def describe(outcome: Outcome, *, with_environment: bool = True) -> str:
@@ -47,7 +50,8 @@ def _sentence(o: Outcome, with_environment: bool) -> str:  # noqa: C901 - one ca
             return (f"not derived from the central chart or a known template family "
                     f"(closest: {o.detail}{score})")
         case Kind.IDENTICAL:
-            ignoring = f" (ignoring {o.count} descriptive fields)" if o.count else ""
+            noun = "difference" if o.count == 1 else "differences"
+            ignoring = f" (ignoring {o.count} descriptive {noun})" if o.count else ""
             return f"rendered manifests identical in {env}{ignoring}"
         case Kind.FUNCTIONAL:
             return f"functional differences: {o.resource} {paths} in {env}{more}"
@@ -103,7 +107,19 @@ def _sentence(o: Outcome, with_environment: bool) -> str:  # noqa: C901 - one ca
 
 
 def reason(plan: RepoPlan | ChartPlan) -> str:
-    return describe(plan.outcome)
+    outcome = plan.outcome
+    if outcome.kind is Kind.IDENTICAL:
+        # The ignored differences counted from the plan itself, as the merge request's banner
+        # counts them (a plan cached by an older version counted fields).
+        outcome = replace(outcome, count=ignored_differences(plan))
+        if isinstance(plan, RepoPlan) and len(plan.charts) > 1 and all(
+                c.outcome.kind is Kind.IDENTICAL for c in plan.charts):
+            # Every chart is identical: said of the repo, not of the chart that stood for it.
+            # (Beside a skipped chart the sentence stays the moving chart's: the skipped one
+            # renders nothing, so the count is the same.)
+            envs = tuple(dict.fromkeys(e.name for c in plan.charts for e in c.environments))
+            outcome = replace(outcome, chart=None, environments=envs)
+    return describe(outcome)
 
 
 def env_error(env: EnvResult) -> str | None:

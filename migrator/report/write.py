@@ -7,11 +7,13 @@ Nothing written here reveals a secret value: reports redact what they show, and 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from migrator.central.gaps import gaps
 from migrator.errors import MigratorError, RepoError
 from migrator.fsio import write_atomic
+from migrator.history import Observation, compact, to_json
 from migrator.model import FleetPlan, RepoPlan
 from migrator.redact import redact_patch
 from migrator.report.csv import fleet_csv
@@ -31,8 +33,12 @@ class ReportsNotWritten(MigratorError):
                          "its fleet files are still those of the last run that wrote them all")
 
 
-def write_reports(fleet: FleetPlan, out: Path) -> None:
-    """Every report of `fleet` in `out`. Each file is replaced whole (written aside, then
+HISTORY_JSON = "history.json"  # the campaign's history (`status` runs), for `report merge`
+
+
+def write_reports(fleet: FleetPlan, out: Path, history: Sequence[Observation] = ()) -> None:
+    """Every report of `fleet` in `out`, with the campaign's `history` in the dashboard (and in
+    history.json) when there is one. Each file is replaced whole (written aside, then
     renamed), the repos' first and the fleet's last, fleet.json the very last: a run stopped on
     the way (a full disk, a kill) leaves no half file, and fleet files all of one run."""
     try:
@@ -44,11 +50,16 @@ def write_reports(fleet: FleetPlan, out: Path) -> None:
             "fleet.md": fleet_markdown(fleet),
             GAPS_MD: gaps_markdown(found, fleet.plan_id),
             GAPS_JSON: _dump(gaps_json(found)),
-            "fleet.html": dashboard(fleet),
+            "fleet.html": dashboard(fleet, history),
             "fleet.csv": fleet_csv(fleet),
             "junit.xml": fleet_junit(fleet),
             "fleet.json": _dump(fleet_json(fleet)),
         }
+        if history:
+            fleet_files = {HISTORY_JSON: _dump(to_json(compact(history))), **fleet_files}
+        else:
+            # One left by an earlier run would be joined by `report merge` as this run's.
+            (out / HISTORY_JSON).unlink(missing_ok=True)
         for name, text in fleet_files.items():
             write_atomic(out / name, text)
     except OSError as exc:

@@ -37,6 +37,8 @@ class MrStatus:
     has_conflicts: bool = False
     needs_attention: bool = False
     cause: str = ""
+    created_at: str | None = None  # ISO 8601, as the forge gives it
+    merged_at: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -96,4 +98,6 @@ def _one(repo: RepoRef, settings: TrackSettings, journal: Journal, forge: Forge)
         has_conflicts=mr.has_conflicts,
         needs_attention=flagged or foreign,
         cause=proposal.cause if flagged and proposal else "",
+        created_at=mr.created_at,
+        merged_at=mr.merged_at,
     )

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from migrator.model import DiffClass, Difference, EnvResult, HelmInvocation, Kind, Lineage, Outcome
+from migrator.report.common import ignored_differences
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,9 @@ def decide(origin: Lineage | None, envs: Sequence[EnvResult],
         ref, why = left[0]
         return Decision(Outcome(Kind.DEPLOY_LEFT, detail=why, file=ref.file, line=ref.line,
                                 count=len(left)))
-    cosmetic = sum(len(d.paths) for e in envs for d in e.differences)
+    # Counted as every report counts them (one per distinct difference, not per field).
     return Decision(Outcome(Kind.IDENTICAL, environments=tuple(e.name for e in envs),
-                            count=cosmetic))
+                            count=ignored_differences(envs)))
 
 
 def _customized_templates(origin: Lineage | None) -> set[str]:

@@ -21,8 +21,8 @@ def test_fleet_json_follows_the_contract() -> None:
     first = data["repos"][0]
     assert {k: first[k] for k in ("name", "slug", "verdict", "reason", "report")} == {
         "name": "shop/orders", "slug": "shop-orders", "verdict": "ready",
-        "reason": "rendered manifests identical in staging, production (ignoring 2 descriptive "
-                  "fields)",
+        "reason": "rendered manifests identical in staging, production (ignoring 1 descriptive "
+                  "difference)",
         "report": "repos/shop-orders/report.json"}
     assert [r["name"] for r in data["repos"]] == [p.repo.name for p in fleet().repos]
     assert data["kpis"]["replicas"]["before"] == round(2 / 3, 4)

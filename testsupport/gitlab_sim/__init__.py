@@ -19,6 +19,7 @@ from testsupport.gitlab_sim.faults import (
 from testsupport.gitlab_sim.server import Exchange, LoggedRequest
 from testsupport.gitlab_sim.sim import GitLabSim
 from testsupport.gitlab_sim.state import (
+    Issue,
     MergeRequest,
     Namespace,
     Note,
@@ -37,6 +38,7 @@ __all__ = [
     "FailNext",
     "Faults",
     "GitLabSim",
+    "Issue",
     "LoggedRequest",
     "Match",
     "MergeRequest",

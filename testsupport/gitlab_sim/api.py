@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl
 
 # Importing the endpoint modules registers their routes on ROUTER.
 from testsupport.gitlab_sim import (  # noqa: F401
+    api_issues,
     api_merge_requests,
     api_namespaces,
     api_pipelines,

@@ -22,6 +22,7 @@ from testsupport.gitlab_sim.server import App, Exchange, LoggedRequest, SimServe
 from testsupport.gitlab_sim.state import (
     PIPELINE_STATUSES,
     ROLE_LEVELS,
+    Issue,
     MergeRequest,
     Namespace,
     Note,
@@ -408,6 +409,12 @@ class GitLabSim:
         with self.store.lock:
             target = self.store.project_by_ref(project)
             return sorted(self.store.project_mrs(target.id), key=lambda m: m.iid)
+
+    def issues(self, project: Project | int | str) -> list[Issue]:
+        with self.store.lock:
+            target = self.store.project_by_ref(project)
+            return sorted((i for i in self.store.issues.values() if i.project_id == target.id),
+                          key=lambda i: i.iid)
 
     def notes(self, project: Project | int | str, iid: int) -> list[Note]:
         with self.store.lock:

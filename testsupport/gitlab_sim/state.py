@@ -1,4 +1,5 @@
-"""The simulator's database: users, tokens, namespaces, projects, merge requests, notes, pipelines.
+"""The simulator's database: users, tokens, namespaces, projects, merge requests, notes, pipelines,
+issues.
 
 Records are mutable on purpose (they are rows that API calls update); every read or write of the
 store happens under `Store.lock`, which the HTTP layer holds for the whole of one API request so a
@@ -89,6 +90,7 @@ class Project:
     http_url_to_repo: str | None = None
     next_mr_iid: int = 1
     next_pipeline_iid: int = 1
+    next_issue_iid: int = 1
 
 
 OPEN_STATES = frozenset({"opened", "locked"})
@@ -139,6 +141,23 @@ class Note:
     system: bool = False
 
 
+@dataclass
+class Issue:
+    id: int
+    iid: int
+    project_id: int
+    title: str
+    description: str | None
+    author_id: int
+    created_at: str
+    updated_at: str
+    state: str = "opened"  # "opened" or "closed"
+    labels: list[str] = field(default_factory=list)
+    closed_at: str | None = None
+    # Quick-action lines GitLab carried out (and took out of the description), in order.
+    quick_actions: list[str] = field(default_factory=list)
+
+
 ACTIVE_PIPELINE_STATUSES = frozenset(
     {"created", "waiting_for_resource", "preparing", "pending", "running", "scheduled"}
 )
@@ -183,6 +202,7 @@ class Store:
     merge_requests: dict[int, MergeRequest] = field(default_factory=dict)
     notes: dict[int, Note] = field(default_factory=dict)
     pipelines: dict[int, Pipeline] = field(default_factory=dict)
+    issues: dict[int, Issue] = field(default_factory=dict)
     # Distinct ranges make an id passed to the wrong endpoint fail loudly instead of by luck.
     _user_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _namespace_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(100))
@@ -190,6 +210,7 @@ class Store:
     _mr_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(5000))
     _note_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(20000))
     _pipeline_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(70000))
+    _issue_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(90000))
 
     def next_user_id(self) -> int:
         return next(self._user_ids)
@@ -208,6 +229,9 @@ class Store:
 
     def next_pipeline_id(self) -> int:
         return next(self._pipeline_ids)
+
+    def next_issue_id(self) -> int:
+        return next(self._issue_ids)
 
     # -- lookups -------------------------------------------------------------------------------
 
