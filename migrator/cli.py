@@ -36,6 +36,7 @@ from migrator.lineage.match import DEFAULT_MIN_LINEAGE
 from migrator.mapping import load_mappings
 from migrator.model import FleetPlan, RepoPlan, Verdict
 from migrator.pipeline import fleet as pipeline
+from migrator.pipeline import outputs
 from migrator.propose import apply as propose
 from migrator.report import planstate as shards
 from migrator.report.reasons import reason
@@ -176,7 +177,6 @@ def run_plan(settings: config.PlanSettings, quiet: bool = False,
     """discover -> fetch -> plan every repo -> write reports, with a progress bar on a terminal
     and a line per repo elsewhere (neither when quiet). A stop asked through `signals` ends the
     planning early: the repos that finished are reported."""
-    from migrator.report.write import write_reports
 
     pipeline.check_settings(settings)
     repos = pipeline.discover(settings)
@@ -203,14 +203,14 @@ def run_plan(settings: config.PlanSettings, quiet: bool = False,
         if signals is not None:
             signals.planning = True
         try:
-            fleet = pipeline.plan_fleet(repos, settings, on_done=done,
-                                        git_env=pipeline.git_env(settings),
-                                        stop=signals.stop if signals is not None else None)
+            fleet, digest = pipeline.plan_fleet_traced(
+                repos, settings, on_done=done, git_env=pipeline.git_env(settings),
+                stop=signals.stop if signals is not None else None)
         finally:
             if signals is not None:
                 signals.planning = False
-    write_reports(fleet, settings.out, load_history(settings.work.journal))
-    shards.save_state(fleet, settings.out)
+    outputs.write(fleet, digest, settings.out, settings.work,
+                  load_history(settings.work.journal))
     return fleet
 
 

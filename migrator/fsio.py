@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -36,8 +37,10 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     published, and every file of them has the same mode; what is private lives in the private
     work dir.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    if _holds(path, payload):
+        return  # an unchanged re-plan rewrites thousands of reports: leave equal ones be
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -49,3 +52,18 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _holds(path: Path, payload: bytes) -> bool:
+    """`path` is a plain file (not a link) with exactly these bytes and the published mode."""
+    try:
+        status = path.lstat()
+    except OSError:
+        return False
+    if not stat.S_ISREG(status.st_mode) or status.st_size != len(payload) \
+            or stat.S_IMODE(status.st_mode) != plain_mode():
+        return False
+    try:
+        return path.read_bytes() == payload
+    except OSError:
+        return False

@@ -187,14 +187,21 @@ class Journal:
 
     def stage_result(self, repo: str, stage: str, input_hash: str) -> dict[str, Any] | None:
         """The stored result, or None when there is none or its inputs were different."""
+        text = self.stage_text(repo, stage, input_hash)
+        if text is None:
+            return None
+        loaded: dict[str, Any] = json.loads(text)
+        return loaded
+
+    def stage_text(self, repo: str, stage: str, input_hash: str) -> str | None:
+        """The stored result as stored (JSON text): what `record_stage` returned for it."""
         with self._lock:
             row = self._db.execute(
                 "SELECT input_hash, result FROM stages WHERE repo = ? AND stage = ?",
                 (repo, stage)).fetchone()
         if row is None or row[0] != input_hash:
             return None
-        loaded: dict[str, Any] = json.loads(row[1])
-        return loaded
+        return str(row[1])
 
     def latest_stage(self, repo: str, stage: str) -> dict[str, Any] | None:
         """The last stored result of `repo`'s stage, whatever its inputs were (what the
@@ -351,7 +358,9 @@ class Journal:
 
     def _dump(self, payload: Mapping[str, Any]) -> str:
         data = redact_tree(json.loads(json.dumps(payload, default=str)))
-        return self._unforbidden(json.dumps(data, sort_keys=True))
+        # Maps keep their order: a plan read back must report the bytes the fresh one did
+        # (a values file's keys in the file's order, not sorted).
+        return self._unforbidden(json.dumps(data))
 
     def _scrub(self, text: str) -> str:
         return scrub_text(self._unforbidden(text))

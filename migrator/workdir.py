@@ -95,6 +95,12 @@ class WorkDir:
     def key(self) -> Path:
         return self.root / "hash.key"
 
+    def outputs(self, out: Path) -> Path:
+        """What the last run wrote into the reports folder `out`: its key and each file's
+        digest (pipeline/outputs.py)."""
+        name = hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:16]
+        return self.root / "outputs" / f"{name}.json"
+
     @property
     def patches(self) -> Path:
         return self.root / PATCHES

@@ -83,10 +83,25 @@ def plan_fleet(
     git_env: Mapping[str, str] | None = None,
     stop: threading.Event | None = None,
 ) -> FleetPlan:
+    """`plan_fleet_traced` without the digest."""
+    return plan_fleet_traced(repos, settings, on_done, git_env, stop)[0]
+
+
+def plan_fleet_traced(
+    repos: Sequence[RepoRef],
+    settings: PlanSettings,
+    on_done: OnDone | None = None,
+    git_env: Mapping[str, str] | None = None,
+    stop: threading.Event | None = None,
+) -> tuple[FleetPlan, str | None]:
     """Plan every repo in `settings.jobs` worker processes. A repo whose inputs (its HEAD, the
     central chart, the mappings, the settings, the tool's own code) are unchanged since an
     earlier run in the same work dir gets that run's plan back from the journal instead of
-    being planned again."""
+    being planned again.
+
+    With the plan, a digest of everything the reports are made of (each plan as the journal
+    holds it, the repos, the central chart, the settings, the tool's code): equal digests mean
+    equal reports. None when some plan is not in the journal (an error, a stopped run)."""
     _, info = make_context(settings)  # fails early, here, on a central chart that will not do
     context_key = _context_key(settings)
     # The workers' temporary files: what a killed one leaves goes with the run.
@@ -114,9 +129,23 @@ def plan_fleet(
             for event in planned:
                 run.handle(event)
     ordered = tuple(run.results[r.slug] for r in repos if r.slug in run.results)
-    return FleetPlan(central=info, repos=ordered, tool_version=__version__,
-                     plan_id=_plan_id(ordered, info),
-                     unplanned=tuple(r.name for r in repos if r.slug not in run.results))
+    fleet = FleetPlan(central=info, repos=ordered, tool_version=__version__,
+                      plan_id=_plan_id(ordered, info),
+                      unplanned=tuple(r.name for r in repos if r.slug not in run.results))
+    return fleet, _fleet_digest(fleet, context_key, run.tokens)
+
+
+def _fleet_digest(fleet: FleetPlan, context_key: str,
+                  tokens: Mapping[str, str | None]) -> str | None:
+    if fleet.unplanned:
+        return None
+    digest = hashlib.sha256(f"{context_key}\0{fleet.central!r}\0{fleet.tool_version}".encode())
+    for plan in fleet.repos:
+        token = tokens.get(plan.repo.slug)
+        if token is None:
+            return None
+        digest.update(f"\0{plan.repo!r}\0{token}".encode())
+    return digest.hexdigest()
 
 
 class _Run:
@@ -131,6 +160,7 @@ class _Run:
         self.plans: deque[PlanTask] = deque()
         self.results: dict[str, RepoPlan] = {}
         self.keys: dict[str, str] = {}
+        self.tokens: dict[str, str | None] = {}  # digest of each plan as the journal holds it
 
     def feed(self, pool: Pool, fetches: deque[FetchTask], stop: threading.Event | None) -> None:
         """Give every idle worker a task: a fetched repo is planned before the next is fetched
@@ -153,11 +183,11 @@ class _Run:
         commit = known_commit(repo, self.settings.work)
         if commit is None:
             return False
-        cached = plancache.load(self.journal, self.settings.work, repo,
-                                _plan_key(commit, self.context_key))
+        cached = plancache.load_traced(self.journal, self.settings.work, repo,
+                                       _plan_key(commit, self.context_key))
         if cached is None:
             return False
-        self._done(cached)
+        self._done(*cached)
         return True
 
     def handle(self, event: Finished | Stopped) -> None:
@@ -180,17 +210,18 @@ class _Run:
         key = _plan_key(fetched.commit, self.context_key)
         self.keys[repo.slug] = key
         if not self.settings.fresh:
-            cached = plancache.load(self.journal, work, repo, key)
+            cached = plancache.load_traced(self.journal, work, repo, key)
             if cached is not None:
-                self._done(cached)
+                self._done(*cached)
                 return
         self.plans.append(PlanTask(repo, fetched.commit))
 
     def _planned(self, plan: RepoPlan) -> None:
         key = self.keys.get(plan.repo.slug)
+        token = None
         if plan.verdict is not Verdict.ERROR and key is not None:  # an error may be passing
-            plancache.store(self.journal, self.settings.work, key, plan)
-        self._done(plan)
+            token = plancache.store(self.journal, self.settings.work, key, plan)
+        self._done(plan, token)
 
     def _stopped(self, task: PlanTask, event: Stopped) -> None:
         """A Helm call of this repo was stopped: the chart it was for gets that outcome, and the
@@ -204,8 +235,9 @@ class _Run:
         outcome = event.outcome or Outcome(Kind.INTERNAL, detail=event.why)
         self._done(RepoPlan(task.repo, task.commit, outcome))
 
-    def _done(self, plan: RepoPlan) -> None:
+    def _done(self, plan: RepoPlan, token: str | None = None) -> None:
         self.results[plan.repo.slug] = plan
+        self.tokens[plan.repo.slug] = token
         if self.on_done:
             self.on_done(plan)
 

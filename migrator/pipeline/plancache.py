@@ -14,7 +14,9 @@ An unchanged re-plan is as fast for a repo with secrets as for any other.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import json
 from dataclasses import replace
 
 from migrator import codec
@@ -38,26 +40,42 @@ def shown(plan: RepoPlan, work: WorkDir) -> RepoPlan:
     return replace(redacted, patch=plan.patch)
 
 
-def store(journal: Journal, work: WorkDir, key: str, plan: RepoPlan) -> None:
-    """Cache `plan` (as `shown` returned it) under the hash of its inputs."""
+def store(journal: Journal, work: WorkDir, key: str, plan: RepoPlan) -> str | None:
+    """Cache `plan` (as `shown` returned it) under the hash of its inputs. Returns the digest
+    of what was stored (`load_traced`'s), or None when nothing was."""
     patch = redact_patch(plan.patch) if plan.patch else plan.patch
     data: dict[str, object] = {"plan": codec.dump(replace(plan, patch=patch))}
     if plan.patch and patch != plan.patch:
         data["patch_hmac"] = work.keyed_hash(plan.patch)
     journal.record_stage(plan.repo.slug, STAGE, key, data)
+    text = journal.stage_text(plan.repo.slug, STAGE, key)
+    return _digest(text) if text is not None else None
 
 
 def load(journal: Journal, work: WorkDir, repo: RepoRef, key: str) -> RepoPlan | None:
     """The cached plan of `repo` for these inputs, with its real patch; None when there is
     none, or its patch with secrets is no longer in the work dir as it was."""
-    stored = journal.stage_result(repo.slug, STAGE, key)
-    if stored is None:
+    traced = load_traced(journal, work, repo, key)
+    return traced[0] if traced is not None else None
+
+
+def load_traced(journal: Journal, work: WorkDir, repo: RepoRef,
+                key: str) -> tuple[RepoPlan, str] | None:
+    """`load`, with the digest of the stored plan: two loads with one digest give one plan,
+    which is what lets a run whose every plan is unchanged leave its reports be."""
+    text = journal.stage_text(repo.slug, STAGE, key)
+    if text is None:
         return None
+    stored = json.loads(text)
     plan = replace(codec.load(RepoPlan, stored["plan"]), repo=repo)
     digest = stored.get("patch_hmac")
     if digest is None:
-        return plan
+        return plan, _digest(text)
     patch = work.load_patch(repo.slug)
     if patch is None or not hmac.compare_digest(work.keyed_hash(patch), str(digest)):
         return None
-    return replace(plan, patch=patch)
+    return replace(plan, patch=patch), _digest(text)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()

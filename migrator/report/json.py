@@ -260,7 +260,11 @@ def _kpi(kpi: WorkloadKpi) -> dict[str, Any]:
     return {
         "resource": _resource(kpi.resource),
         "checks": {name: kpi.checks[name] for name in KPI_NAMES if name in kpi.checks},
-        "notes": {name: scrub_text(note) for name, note in kpi.notes.items()},
+        # In KPI_NAMES order, as the checks: the journal keeps maps key-sorted, and a plan
+        # taken from it must give the bytes the fresh plan gave.
+        "notes": {name: scrub_text(kpi.notes[name])
+                  for name in (*KPI_NAMES, *sorted(set(kpi.notes) - set(KPI_NAMES)))
+                  if name in kpi.notes},
     }
 
 
