@@ -9,8 +9,6 @@ shards' states, checks they planned the same thing, and writes the reports of th
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 
 from migrator import codec, lock
 from migrator.errors import ConfigError
-from migrator.fsio import plain_mode
+from migrator.fsio import replacing
 from migrator.model import FleetPlan, RepoPlan
 from migrator.report.common import redact_plan
 from migrator.report.write import ReportsNotWritten, write_reports
@@ -32,19 +30,9 @@ def save_state(fleet: FleetPlan, out: Path) -> Path:
     `json.dumps(state, indent=1, sort_keys=True)`, never the whole text in memory."""
     path = out / STATE_FILE
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{STATE_FILE}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                os.fchmod(handle.fileno(), plain_mode())  # the mode of the other reports
-                for chunk in _state_chunks(fleet):
-                    handle.write(chunk)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with replacing(path) as handle:
+            for chunk in _state_chunks(fleet):
+                handle.write(chunk.encode("utf-8"))
     except OSError as exc:
         raise ReportsNotWritten(out, exc) from exc
     return path

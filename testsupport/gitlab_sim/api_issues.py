@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from testsupport.gitlab_sim import views
+from testsupport.gitlab_sim.api_merge_requests import _labels
 from testsupport.gitlab_sim.core import Core
 from testsupport.gitlab_sim.routing import ROUTER, ApiError, Request, Response, not_found, paginate
 from testsupport.gitlab_sim.state import Issue, Project, now_iso
@@ -55,14 +56,6 @@ def _issue_for(core: Core, project: Project, iid: str) -> Issue:
     if found is None:
         raise not_found("Issue")
     return found
-
-
-def _labels(values: list[str] | None) -> list[str]:
-    out: list[str] = []
-    for label in values or []:
-        if label and label.lower() not in {x.lower() for x in out}:
-            out.append(label)
-    return out
 
 
 def _description(issue: Issue, text: str | None) -> str | None:
