@@ -11,6 +11,8 @@ left out, with the comment lines above it), and the file keeps its line endings.
 
 from __future__ import annotations
 
+import copy
+import functools
 import io
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -89,11 +91,26 @@ def key_lines(text: str) -> KeyLines:
 
 def round_trip_problem(text: str) -> str | None:
     """Why the file cannot be edited round trip (it is then written anew), or None."""
-    try:
-        _yaml().load(text)
-    except YAMLError as exc:
-        return str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
+    loaded = _round_trip(text)
+    if isinstance(loaded, YAMLError):
+        return str(getattr(loaded, "problem", None) or str(loaded).splitlines()[0])
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _round_trip(text: str) -> Any:
+    """The round-trip document of `text`, or the error the reader raised. A values file is
+    checked (`round_trip_problem`) and then edited (`_rendered`): read once, and each editor
+    gets its own deep copy (`_editable`)."""
+    try:
+        return _yaml().load(text)
+    except YAMLError as exc:
+        return exc
+
+
+def _editable(text: str) -> Any:
+    loaded = _round_trip(text)
+    return None if isinstance(loaded, YAMLError) else copy.deepcopy(loaded)
 
 
 def _mapping_nodes(node: Node | None, path: tree.Path, seen: set[int]
@@ -225,10 +242,8 @@ def _rendered(wanted: Mapping[str, Any], source_text: str | None, rules: Sequenc
     y = _yaml()
     doc: Any = None
     if source_text and source_text.strip():
-        try:
-            doc = y.load(source_text)
-        except YAMLError:
-            doc = None  # Helm reads it, this reader does not (a second `<<`): written anew
+        # None when Helm reads it and this reader does not (a second `<<`): written anew
+        doc = _editable(source_text)
     if not isinstance(doc, CommentedMap):
         doc = CommentedMap()
     if len(doc) and list(doc)[0] not in _kept_sources(wanted, rules):
