@@ -447,6 +447,9 @@ class CentralInfo:
     versions: tuple[str, ...]
     ref: str  # how deploys name it: "oci://registry.example.com/charts/app-template"
     families: str | None = None  # chart repository of historical template families, if any
+    # The planning flags that change a plan and were not at their defaults, as a person passes
+    # them to reproduce it: ("--style", "dependency", "--inherited", "adopt").
+    options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from migrator import demo
 from migrator.model import FieldChange
 from migrator.report.markdown import repo_markdown
@@ -59,16 +61,22 @@ def test_reproduce_names_the_central_chart_by_the_teams_chart_repository_url(
                for line in lines if line.startswith("helm template "))
 
 
+@pytest.mark.parametrize("options", [(), ("--style", "dependency", "--inherited", "adopt")],
+                         ids=["defaults", "style-and-inherited"])
 def test_reproduce_works_as_printed_in_a_clone_and_names_the_repo_by_its_directory(
-        central_sources: demo.CentralSources, fleet_dir: Path, tmp_path: Path) -> None:
+        central_sources: demo.CentralSources, fleet_dir: Path, tmp_path: Path,
+        options: tuple[str, ...]) -> None:
     ref = "oci://registry.example.com/platform/app-template"
     planned = tmp_path / "planned"
     proc = _run("plan", "--fleet", fleet_dir, "--central", central_sources.repo_dir,
                 "--target-version", "2.0.0", "--chart-ref", ref, "--include", "orders",
-                "--out", planned, "--work", tmp_path / "work", "-q")
-    assert proc.returncode == 0, proc.stderr
+                "--out", planned, "--work", tmp_path / "work", "-q", *options)
+    assert proc.returncode in (0, 1), proc.stderr
     lines = _reproduce_block((planned / "repos" / "orders" / "report.md").read_text())
     assert str(central_sources.repo_dir) not in "\n".join(lines)
+    # The options that change a plan are passed on; the defaults are not spelled out.
+    assert " ".join(options) in _one(lines, "migrator plan --fleet . ")
+    assert ("--style" in _one(lines, "migrator plan --fleet . ")) == bool(options)
 
     clone = tmp_path / "clones" / "orders"
     subprocess.run(["git", "clone", "--quiet", str(fleet_dir / "orders"), str(clone)],

@@ -11,6 +11,7 @@ from migrator import credentials, git
 from migrator.config import PlanSettings
 from migrator.errors import GitError
 from migrator.lineage.catalog import load_catalog
+from migrator.lineage.match import DEFAULT_MIN_LINEAGE
 from migrator.mapping import load_mappings
 from migrator.model import CentralInfo, RepoRef
 from migrator.pipeline.context import Context
@@ -43,8 +44,24 @@ def make_context(settings: PlanSettings) -> tuple[Context, CentralInfo]:
         versions=tuple(catalog.versions()),
         ref=settings.chart_ref,
         families=str(settings.families) if settings.families else None,
+        options=reproducing_options(settings),
     )
     return ctx, info
+
+
+def reproducing_options(settings: PlanSettings) -> tuple[str, ...]:
+    """The flags a reviewer must pass to `migrator plan` to see this plan again: those that
+    change a plan, where they are not at their defaults."""
+    options: list[str] = []
+    if settings.style != "values-only":
+        options += ["--style", settings.style]
+    if settings.inherited != "pin":
+        options += ["--inherited", settings.inherited]
+    if settings.min_lineage != DEFAULT_MIN_LINEAGE:
+        options += ["--min-lineage", f"{settings.min_lineage:g}"]
+    if settings.force:
+        options.append("--force")
+    return tuple(options)
 
 
 def git_env(settings: PlanSettings) -> dict[str, str] | None:

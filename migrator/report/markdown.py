@@ -720,7 +720,8 @@ def _reproduce(plan: RepoPlan, central: CentralInfo) -> list[str]:
               f"migrator plan --fleet . --central {here} "
               f"--chart-ref {shlex.quote(chart_ref)} "
               f"--target-version {shlex.quote(central.target_version)} "
-              '--out "${TMPDIR:-/tmp}"/plan']
+              + "".join(f"{shlex.quote(option)} " for option in central.options)
+              + '--out "${TMPDIR:-/tmp}"/plan']
     renders = []
     for chart in plan.charts:
         for env in chart.environments:
