@@ -195,10 +195,7 @@ class Journal:
 
     def stage_text(self, repo: str, stage: str, input_hash: str) -> str | None:
         """The stored result as stored (JSON text): what `record_stage` returned for it."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT input_hash, result FROM stages WHERE repo = ? AND stage = ?",
-                (repo, stage)).fetchone()
+        row = self._stage_row(repo, stage)
         if row is None or row[0] != input_hash:
             return None
         return str(row[1])
@@ -206,13 +203,19 @@ class Journal:
     def latest_stage(self, repo: str, stage: str) -> dict[str, Any] | None:
         """The last stored result of `repo`'s stage, whatever its inputs were (what the
         campaign dashboard shows of a plan: the last one made)."""
-        with self._lock:
-            row = self._db.execute("SELECT result FROM stages WHERE repo = ? AND stage = ?",
-                                   (repo, stage)).fetchone()
+        row = self._stage_row(repo, stage)
         if row is None:
             return None
-        loaded: dict[str, Any] = json.loads(row[0])
+        loaded: dict[str, Any] = json.loads(row[1])
         return loaded
+
+    def _stage_row(self, repo: str, stage: str) -> tuple[str, str] | None:
+        """(input hash, result) of `repo`'s stage, None when there is none."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT input_hash, result FROM stages WHERE repo = ? AND stage = ?",
+                (repo, stage)).fetchone()
+        return None if row is None else (row[0], row[1])
 
     # side effects -----------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -119,12 +119,11 @@ def publish(settings: DashboardSettings, repos: Sequence[RepoRef],
                                                                            frozenset())
     names = {repo_id(r.name): r.name for r in repos}
     acted = _unsettled(journal)
-    pending = frozenset((i, a) for i, a in parsed.ticked
-                        if i in names and (names[i], a) not in acted)
+    pending = _pending(parsed.ticked, names, acted)
     unticked = tuple(sorted((names[i], a) for i, a in parsed.ticked
                             if i in names and (names[i], a) in acted))
-    rows, skipped = dashboard_rows(repos, statuses, journal)
-    waves = [Wave(n, started) for n, (_, started) in enumerate(_runs(journal), start=1)]
+    waves, wave_of = _waves(journal)
+    rows, skipped = dashboard_rows(repos, statuses, journal, wave_of)
     block = render(settings.key, rows, waves, now=time.time() if now is None else now,
                    ticked=pending, skipped=skipped)
     text = compose(parsed, block)
@@ -155,9 +154,8 @@ def read_asks(settings: DashboardSettings, repos: Sequence[str], journal: Journa
     if issue is None:
         return frozenset()
     names = {repo_id(name): name for name in repos}
-    acted = _unsettled(journal)
-    return frozenset((names[i], a) for i, a in parse(issue.description, settings.key).ticked
-                     if i in names and (names[i], a) not in acted)
+    ticked = parse(issue.description, settings.key).ticked
+    return frozenset((names[i], a) for i, a in _pending(ticked, names, _unsettled(journal)))
 
 
 def record_acted(journal: Journal, asks: frozenset[Ask],
@@ -172,10 +170,9 @@ def record_acted(journal: Journal, asks: frozenset[Ask],
 
 
 def dashboard_rows(repos: Sequence[RepoRef], statuses: Sequence[MrStatus],
-                   journal: Journal) -> tuple[list[Row], int]:
-    """One row per repo of the campaign, and how many repos need nothing (skipped)."""
-    waves = {run_id: n for n, (run_id, _) in enumerate(_runs(journal), start=1)}
-    opened = {repo: waves[run_id] for repo, (run_id, _) in journal.mr_waves().items()}
+                   journal: Journal, wave_of: Mapping[str, int]) -> tuple[list[Row], int]:
+    """One row per repo of the campaign, and how many repos need nothing (skipped);
+    `wave_of`: repo -> the wave that opened its MR (`_waves`)."""
     by_name = {s.repo: s for s in statuses}
     rows: list[Row] = []
     skipped = 0
@@ -190,7 +187,7 @@ def dashboard_rows(repos: Sequence[RepoRef], statuses: Sequence[MrStatus],
         state, why, actions = _classify(s, outcome, journal)
         rows.append(Row(repo=repo.name, state=state, mr_iid=s.iid, mr_url=s.web_url,
                         pipeline=s.pipeline, opened=_epoch(s.created_at), reason=why,
-                        wave=opened.get(repo.name), actions=actions))
+                        wave=wave_of.get(repo.name), actions=actions))
     return rows, skipped
 
 
@@ -229,9 +226,20 @@ def _planned(journal: Journal, repo: RepoRef) -> Outcome | None:
         return None  # a plan stored by another version: shown as not planned
 
 
-def _runs(journal: Journal) -> list[tuple[int, float]]:
-    """The apply runs that opened merge requests, oldest first: the waves."""
-    return sorted(set(journal.mr_waves().values()))
+def _waves(journal: Journal) -> tuple[list[Wave], dict[str, int]]:
+    """The apply runs that opened merge requests, oldest first (the waves), and repo -> the
+    number of the wave that opened its MR."""
+    opened_in = journal.mr_waves()
+    runs = sorted(set(opened_in.values()))
+    number = {run_id: n for n, (run_id, _) in enumerate(runs, start=1)}
+    return ([Wave(number[run_id], started) for run_id, started in runs],
+            {repo: number[run_id] for repo, (run_id, _) in opened_in.items()})
+
+
+def _pending(ticked: Iterable[tuple[str, Action]], names: Mapping[str, str],
+             acted: set[Ask]) -> frozenset[tuple[str, Action]]:
+    """The ticks (repo id, action) of the fleet's repos that no apply has acted on yet."""
+    return frozenset((i, a) for i, a in ticked if i in names and (names[i], a) not in acted)
 
 
 def _unsettled(journal: Journal) -> set[Ask]:

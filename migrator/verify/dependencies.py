@@ -75,9 +75,13 @@ def assess(repo: Path, chart_path: str, declared: Sequence[Mapping[str, Any]],
            by_env: Mapping[str, Mapping[str, Any]]) -> Dependencies:
     """Each declared dependency of the chart at `chart_path`, enabled or not in each environment
     (`by_env`: its values files merged; `defaults`: the chart's values.yaml)."""
+    if not declared:
+        return Dependencies(())
     subcharts = {str(s.get("name", "")): s for s in vendored}
-    envs = by_env or {"default": {}}
-    where = _declared_in(repo, chart_path)
+    # each environment's values as Helm reads them, merged once for every dependency
+    merged = {env: tree.merge(dict(defaults), dict(values))
+              for env, values in (by_env or {"default": {}}).items()}
+    file, text = _declared_in(repo, chart_path)
     out = []
     for dep in declared:
         name = str(dep.get("name", ""))
@@ -87,11 +91,9 @@ def assess(repo: Path, chart_path: str, declared: Sequence[Mapping[str, Any]],
         condition = str(dep.get("condition") or "")
         enabled: list[str] = []
         disabled: list[str] = []
-        for env, values in envs.items():
-            merged = tree.merge(dict(defaults), dict(values))
-            (enabled if is_enabled(condition, tags, merged) else disabled).append(env)
+        for env, values in merged.items():
+            (enabled if is_enabled(condition, tags, values) else disabled).append(env)
         sub = subcharts.get(name)
-        file, text = where
         out.append(Dependency(
             name=name, version=str(dep.get("version") or ""),
             repository=str(dep.get("repository") or ""), condition=condition, tags=tags,
@@ -117,19 +119,10 @@ def is_enabled(condition: str, tags: Sequence[str], values: Mapping[str, Any]) -
     for path in (p.strip() for p in condition.split(",")):
         if not path:
             continue
-        value = _path_value(values, path)
+        value = tree.get(values, tree.undotted(path), None)
         if isinstance(value, bool):
             return value
     return enabled
-
-
-def _path_value(values: Mapping[str, Any], path: str) -> Any:
-    node: Any = values
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
 
 
 def _declared_in(repo: Path, chart_path: str) -> tuple[str, str]:

@@ -22,7 +22,7 @@ from migrator.locate.refs.filerefs import FileRefs
 from migrator.locate.refs.gitlabci import script_lines
 from migrator.locate.refs.inputs import chart_inputs
 from migrator.locate.refs.lenient import GITHUB
-from migrator.locate.refs.yamlpos import Located, load_documents, read_text
+from migrator.locate.refs.yamlpos import Located, load_text, read_text
 from migrator.model import HelmInvocation
 
 _WORKFLOW = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$")
@@ -35,11 +35,12 @@ def wants(rel: str) -> bool:
 
 
 def read(root: Path, rel: str) -> FileRefs:
-    loaded = load_documents(root, rel, GITHUB)
+    text = read_text(root, rel)  # read once: parsed here, its lines located below
+    loaded = load_text(text, rel, GITHUB)
     doc = next((d for d in loaded.docs if isinstance(d, dict)), None)
     if doc is None or not isinstance(doc.get("jobs"), dict):
         return FileRefs((), loaded.notices)
-    lines = read_text(root, rel).splitlines()
+    lines = text.splitlines()
     workflow = str(doc.get("name") or posixpath.basename(rel))
     found: list[HelmInvocation] = []
     for job_id, job in doc["jobs"].items():

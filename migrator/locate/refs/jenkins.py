@@ -54,7 +54,7 @@ class _Block:
 
 def jenkins_invocations(rel: str, text: str) -> Iterator[HelmInvocation]:
     blocks = _blocks(text)
-    variables = _environment(text, blocks)
+    variables = _environment(text)
     for match in _SH.finditer(text):
         if _in_comment(text, match.start()):
             continue
@@ -137,7 +137,7 @@ def _matching_brace(text: str, brace: int) -> int:
     return len(text)
 
 
-def _environment(text: str, blocks: list[_Block]) -> dict[str, str]:
+def _environment(text: str) -> dict[str, str]:
     """Static `NAME = 'value'` lines of the `environment { }` blocks."""
     out: dict[str, str] = {}
     for match in _ENVIRONMENT.finditer(text):

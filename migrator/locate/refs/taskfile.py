@@ -18,7 +18,7 @@ from migrator.locate.refs.common import ScriptLine, helm_invocations_in_script
 from migrator.locate.refs.filerefs import FileRefs
 from migrator.locate.refs.gitlabci import script_lines
 from migrator.locate.refs.lenient import TASK
-from migrator.locate.refs.yamlpos import Located, load_documents, read_text
+from migrator.locate.refs.yamlpos import Located, load_text, read_text
 from migrator.model import HelmInvocation
 
 _NAMES = re.compile(r"(^|/)[Tt]askfile[^/]*\.ya?ml$")
@@ -29,11 +29,12 @@ def wants(rel: str) -> bool:
 
 
 def read(root: Path, rel: str) -> FileRefs:
-    loaded = load_documents(root, rel, TASK)
+    text = read_text(root, rel)  # read once: parsed here, its lines located below
+    loaded = load_text(text, rel, TASK)
     doc = next((d for d in loaded.docs if isinstance(d, dict)), None)
     if doc is None or not isinstance(doc.get("tasks"), dict):
         return FileRefs((), loaded.notices)
-    lines = read_text(root, rel).splitlines()
+    lines = text.splitlines()
     known = {**_static(doc.get("vars")), **_static(doc.get("env"))}
     found: list[HelmInvocation] = []
     for name, task in doc["tasks"].items():
