@@ -27,6 +27,7 @@ _QUOTED = re.compile(r"\"([^\"\s]+)\"")
 _VALUES_REF = re.compile(r"\.Values((?:\.[A-Za-z_][\w-]*)+)")
 _COMMENT = re.compile(r"\{\{-?\s*/\*.*?\*/\s*-?\}\}", re.DOTALL)
 _GATE = re.compile(r"^\{\{-?\s*if\s+.*\.Values\.")
+_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def _loose(line: str) -> str:
     """A line as its meaning reads: trim markers and spacing are how Helm 2, 3 and 4
     scaffolds differ most, not what a team changed."""
     line = line.replace("{{-", "{{").replace("-}}", "}}")
-    line = re.sub(r"\s+", " ", line)
+    line = _SPACES.sub(" ", line)
     return line.replace("{{ ", "{{").replace(" }}", "}}")
 
 

@@ -11,9 +11,9 @@ left out, with the comment lines above it), and the file keeps its line endings.
 
 from __future__ import annotations
 
-import copy
-import functools
 import io
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -66,22 +66,45 @@ class KeyLines:
     duplicates: tuple[Duplicate, ...]  # keys written twice in one map, in file order
 
 
-def key_lines(text: str) -> KeyLines:
-    """The lines of a values file's keys; empty when the file does not parse (whoever reads
-    its values reports that)."""
+@dataclass(frozen=True)
+class Reading:
+    """A values file as this tool reads it: where its keys are, and, for a file a migrated one is
+    edited from, why the round-trip reader refuses it (it is then written anew)."""
+
+    keys: KeyLines
+    problem: str | None = None
+
+
+def read(text: str, *, edited: bool) -> Reading:
+    """The reading of a values file; one that does not parse has no key lines (whoever reads its
+    values reports that). A file the migrated one is `edited` from is read round trip once, and
+    the edit (`render_values`) takes that document; the others are only composed."""
+    if edited:
+        return _READINGS.reading(text)
+    known = _READINGS.peek(text)  # read round trip already: the same keys, at no cost
+    return Reading(known.keys if known is not None else _composed_key_lines(text))
+
+
+def _composed_key_lines(text: str) -> KeyLines:
     reader = YAML()
     reader.Composer = GuardedComposer  # nor an alias bomb, nor thousands of nested brackets
     try:
         root = reader.compose(text)
     except YAMLError:
         return KeyLines({}, ())
+    return _key_lines(root, {})
+
+
+def _key_lines(root: Node | None, written: Mapping[int, tuple[MappingNode, dict[str, list[int]]]]
+               ) -> KeyLines:
+    """The key lines of a composed document. `written`: each map's keys as the file writes them
+    (by node id), for a document whose maps lost the duplicates Helm ignores; a map not in it
+    is read as it stands."""
     found: list[Duplicate] = []
     where: dict[str, int] = {}
     for path, node in _mapping_nodes(root, (), set()):
-        lines: dict[str, list[int]] = {}
-        for key, _ in node.value:
-            if _plain_key(key) is not None:
-                lines.setdefault(key.value, []).append(key.start_mark.line + 1)
+        seen = written.get(id(node))
+        lines = seen[1] if seen is not None else _written_lines(node)
         for key, at in lines.items():
             where.setdefault(tree.dotted((*path, key)), at[-1])
             if len(at) > 1:
@@ -89,28 +112,75 @@ def key_lines(text: str) -> KeyLines:
     return KeyLines(where, tuple(sorted(found, key=lambda d: d.line)))
 
 
-def round_trip_problem(text: str) -> str | None:
-    """Why the file cannot be edited round trip (it is then written anew), or None."""
-    loaded = _round_trip(text)
-    if isinstance(loaded, YAMLError):
-        return str(getattr(loaded, "problem", None) or str(loaded).splitlines()[0])
-    return None
+def _written_lines(node: MappingNode) -> dict[str, list[int]]:
+    """Each plain key of a map and the 1-based lines it is written on, in file order."""
+    lines: dict[str, list[int]] = {}
+    for key, _ in node.value:
+        if _plain_key(key) is not None:
+            lines.setdefault(key.value, []).append(key.start_mark.line + 1)
+    return lines
 
 
-@functools.lru_cache(maxsize=64)
-def _round_trip(text: str) -> Any:
-    """The round-trip document of `text`, or the error the reader raised. A values file is
-    checked (`round_trip_problem`) and then edited (`_rendered`): read once, and each editor
-    gets its own deep copy (`_editable`)."""
+_UNTAKEN = object()
+
+
+class _Readings:
+    """The values files last read round trip, so that each is parsed once: the check
+    (`read`) loads it, its key lines noted while it is composed, and the one edit of it
+    (`render_values`) takes the loaded document itself. A second edit of the same text (rare)
+    loads it again: a deep copy of a document costs about half a load, on every edit."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._readings: OrderedDict[str, Reading] = OrderedDict()
+        self._documents: dict[str, Any] = {}  # not yet taken by an edit
+        self._lock = threading.Lock()
+
+    def peek(self, text: str) -> Reading | None:
+        with self._lock:
+            return self._readings.get(text)
+
+    def reading(self, text: str) -> Reading:
+        with self._lock:
+            known = self._readings.get(text)
+            if known is not None:
+                self._readings.move_to_end(text)
+                return known
+        found, document = _load(text)
+        with self._lock:
+            self._readings[text] = found
+            if document is not _UNTAKEN:
+                self._documents[text] = document
+            while len(self._readings) > self._size:
+                dropped, _ = self._readings.popitem(last=False)
+                self._documents.pop(dropped, None)
+        return found
+
+    def take(self, text: str) -> Any:
+        """The loaded document of `text` for an edit (None when the reader refuses it)."""
+        if self.reading(text).problem is not None:
+            return None
+        with self._lock:
+            document = self._documents.pop(text, _UNTAKEN)
+        return _yaml().load(text) if document is _UNTAKEN else document
+
+
+_READINGS = _Readings(64)
+
+
+def _load(text: str) -> tuple[Reading, Any]:
+    """One parse of `text`: its reading and its round-trip document (_UNTAKEN when refused)."""
+    reader = _yaml()
     try:
-        return _yaml().load(text)
+        document = reader.load(text)
     except YAMLError as exc:
-        return exc
-
-
-def _editable(text: str) -> Any:
-    loaded = _round_trip(text)
-    return None if isinstance(loaded, YAMLError) else copy.deepcopy(loaded)
+        problem = str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
+        # Composed, then refused by the constructor (a second `<<`): the keys are known.
+        # Refused before that, the file is composed as Helm's reading of it is, for its keys.
+        composed = reader.composer.keys
+        keys = composed if composed is not None else _composed_key_lines(text)
+        return Reading(keys, problem), _UNTAKEN
+    return Reading(reader.composer.keys), document
 
 
 def _mapping_nodes(node: Node | None, path: tree.Path, seen: set[int]
@@ -148,10 +218,25 @@ def _plain_key(key: Node) -> str | None:
 
 class _LastKeyWins(GuardedComposer):
     """Composes maps as Helm reads them: of a key written twice, only the last stays. The
-    comment lines above the earlier one go with it; those below it move up to the key before."""
+    comment lines above the earlier one go with it; those below it move up to the key before.
+    The key lines of a whole stream composed (`keys`) are noted before any key is dropped."""
+
+    keys: KeyLines | None = None  # None until the stream is composed
+
+    def __init__(self, loader: Any = None) -> None:
+        super().__init__(loader)
+        self._written: dict[int, tuple[MappingNode, dict[str, list[int]]]] = {}
+
+    def get_single_node(self) -> Any:
+        self.keys, self._written = None, {}
+        root = super().get_single_node()
+        self.keys = _key_lines(root, self._written)
+        return root
 
     def compose_mapping_node(self, anchor: Any) -> Any:
         node = super().compose_mapping_node(anchor)
+        # the node is kept with its lines: a dropped one's id is not reused meanwhile
+        self._written[id(node)] = (node, _written_lines(node))
         used = _used(node)
         for i in reversed(range(len(node.value))):
             if i in used:
@@ -243,7 +328,7 @@ def _rendered(wanted: Mapping[str, Any], source_text: str | None, rules: Sequenc
     doc: Any = None
     if source_text and source_text.strip():
         # None when Helm reads it and this reader does not (a second `<<`): written anew
-        doc = _editable(source_text)
+        doc = _READINGS.take(source_text)
     if not isinstance(doc, CommentedMap):
         doc = CommentedMap()
     if len(doc) and list(doc)[0] not in _kept_sources(wanted, rules):

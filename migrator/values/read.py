@@ -20,7 +20,8 @@ from ruamel.yaml.error import YAMLError
 from migrator import tree, yamlguard
 from migrator.errors import RepoError
 from migrator.model import EmbeddedChart, Notice, NoticeKind, ValueDecision
-from migrator.values.files import Duplicate, key_lines, round_trip_problem
+from migrator.values import files
+from migrator.values.files import Duplicate
 from migrator.values.flags import flag_values, static
 from migrator.values.shapes import ITEM, Mismatch
 from migrator.verify import render
@@ -45,9 +46,9 @@ def read_fork_values(workdir: Path, chart: EmbeddedChart) -> ForkValues:
     def parse(rel: str, text: str, cited_by: str = "") -> dict[str, Any]:
         values = parse_values(text, rel, cited_by)
         if rel not in lines:
-            keys = key_lines(text)
-            lines[rel] = keys.lines
-            for n in lenient_notices(rel, text, keys.duplicates, rewritten=rel in sources):
+            reading = files.read(text, edited=rel in sources)
+            lines[rel] = reading.keys.lines
+            for n in lenient_notices(rel, reading.keys.duplicates, reading.problem):
                 notices.setdefault((n.file, n.line, n.detail), n)
         return values
 
@@ -100,15 +101,14 @@ def _top_level_shape(text: str) -> str | None:
     return None
 
 
-def lenient_notices(rel: str, text: str, duplicates: Sequence[Duplicate],
-                    rewritten: bool = True) -> list[Notice]:
-    """What Helm reads without complaint and a reviewer should know about (`rewritten`: the
-    migrated values file is edited from this one)."""
+def lenient_notices(rel: str, duplicates: Sequence[Duplicate], problem: str | None
+                    ) -> list[Notice]:
+    """What Helm reads without complaint and a reviewer should know about (`problem`: why the
+    round-trip reader refuses the file a migrated values file is edited from)."""
     found = [Notice(NoticeKind.LENIENT,
                     f"duplicate key `{d.path}`{_also(d.earlier)}: Helm uses the last one",
                     file=rel, line=d.line)
              for d in duplicates]
-    problem = round_trip_problem(text) if rewritten else None
     if problem is not None:
         found.append(Notice(NoticeKind.LENIENT, f"written anew, without its comments: the "
                                                 f"round trip reader refuses it ({problem})",

@@ -200,10 +200,14 @@ def _changed(rid: ResourceId, before: dict[str, Any], after: dict[str, Any],
 def _tree_diff(
     a: Any, b: Any, prefix: tuple[Any, ...] = ()
 ) -> Iterable[tuple[tuple[Any, ...], Any]]:
-    """DeepDiff's items, run only on the subtrees that differ (most of a manifest does not)."""
+    """DeepDiff's items, run only on the subtrees that differ (most of a manifest does not).
+    Below three levels DeepDiff takes a map whole, and finds what `==` overlooks (`true` for
+    `1`); where only one key holds anything it would find, that key alone is compared. Two
+    scalars that differ (a label's value, the usual difference) are the one item DeepDiff would
+    find, without its set-up."""
     if a == b:
         return
-    if isinstance(a, dict) and isinstance(b, dict) and len(prefix) < 3:
+    if isinstance(a, dict) and isinstance(b, dict) and (len(prefix) < 3 or _one_differs(a, b)):
         for key in sorted(set(a) | set(b), key=str):
             if key in a and key in b:
                 yield from _tree_diff(a[key], b[key], (*prefix, key))
@@ -213,9 +217,49 @@ def _tree_diff(
                 )
         return
     if prefix:
+        if type(a) in _SCALARS and type(b) in _SCALARS and a is not b:
+            yield prefix[:-1], _Changed((prefix[-1],), a, b)
+            return
         yield from _items({prefix[-1]: a}, {prefix[-1]: b}, prefix[:-1])
     else:
         yield from _items(a, b, prefix)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _one_differs(a: dict[Any, Any], b: dict[Any, Any]) -> bool:
+    """Whether exactly one key of two maps is not `_same` in both."""
+    differ = 0
+    for key in a.keys() | b.keys():
+        if key not in a or key not in b or not _same(a[key], b[key]):
+            differ += 1
+            if differ > 1:
+                return False
+    return differ == 1
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, and of the same types all the way down: where DeepDiff finds nothing."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(_same, a, b))
+    return bool(a == b)
+
+
+@dataclass(frozen=True)
+class _Changed:
+    """One scalar that differs, as DeepDiff's item for it reads."""
+
+    at: tuple[Any, ...]
+    t1: Any
+    t2: Any
+
+    def path(self, output_format: str) -> list[Any]:
+        return list(self.at)
 
 
 def _items(a: Any, b: Any, prefix: tuple[Any, ...]) -> Iterable[tuple[tuple[Any, ...], Any]]:

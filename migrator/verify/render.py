@@ -121,18 +121,27 @@ class ChartLoadError(RepoError):
 
 
 def load_fork(repo: Path, chart_dir: str) -> LoadedChart:
-    """Load an embedded chart from an app repo, through a checked copy."""
+    """Load an embedded chart from an app repo, checked first. Helm reads the checked folder
+    itself when nothing in it is a link, else a checked copy (each link replaced by the file it
+    names inside the repo)."""
     src = repo / chart_dir
+    root = repo.resolve()
+    if _checked_in_place(root, src, chart_dir):
+        return _load_checked(src, chart_dir)
     with tempfile.TemporaryDirectory(prefix="migrator-fork-") as tmp:
         dst = Path(tmp) / (Path(chart_dir).name or "chart")
-        _checked_copy(repo.resolve(), src, dst, chart_dir)
-        try:
-            with _guard.watcher(HelmCall("load", chart_dir)):
-                chart = helm.Chart.load(dst)
-        except helm.HelmError as exc:
-            raise _load_error(chart_dir, exc) from exc
+        _checked_copy(root, src, dst, chart_dir)
         # The loaded chart lives in memory; the sandbox can go.
-        return _loaded(chart)
+        return _load_checked(dst, chart_dir)
+
+
+def _load_checked(path: Path, chart_dir: str) -> LoadedChart:
+    try:
+        with _guard.watcher(HelmCall("load", chart_dir)):
+            chart = helm.Chart.load(path)
+    except helm.HelmError as exc:
+        raise _load_error(chart_dir, exc) from exc
+    return _loaded(chart)
 
 
 def _load_error(chart_dir: str, exc: helm.HelmError) -> RepoError:
@@ -175,28 +184,63 @@ def _checked_copy(repo: Path, src: Path, dst: Path, chart_dir: str) -> None:
     for root, dirs, files in os.walk(src, followlinks=False):
         rel_root = Path(root).relative_to(src)
         (dst / rel_root).mkdir(parents=True, exist_ok=True)
-        for name in [*dirs, *files]:
-            path = Path(root) / name
-            rel = f"{chart_dir}/{rel_root / name}".replace("/./", "/")
-            if path.is_symlink():
-                target = path.resolve()
-                if not target.is_relative_to(repo):
-                    raise RepoError(f"{rel}: symlink points outside the repository")
-                if target.is_dir():
-                    raise RepoError(f"{rel}: symlinked directories are not supported in charts")
+        _check_links(repo, Path(root), rel_root, [*dirs, *files], chart_dir)
         for name in files:
-            path = Path(root) / name
-            rel = f"{chart_dir}/{rel_root / name}".replace("/./", "/")
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                raise RepoError(f"{rel}: file is {size} bytes, over the {MAX_FILE_BYTES} limit")
-            data = path.read_bytes()
-            textual = "templates" in Path(rel).parts or name.endswith((".yaml", ".yml", ".tpl"))
-            if textual and b"\0" in data[:8192]:
-                raise RepoError(f"{rel}: binary content where a text file is expected")
+            data = _checked_file(Path(root) / name, rel_root, name, chart_dir, whole=True)
             (dst / rel_root / name).write_bytes(data)
     if not (dst / "Chart.yaml").is_file():
         raise RepoError(f"{chart_dir}/Chart.yaml: missing")
+
+
+def _checked_in_place(repo: Path, src: Path, chart_dir: str) -> bool:
+    """Whether Helm can read `src` itself: the copy's checks pass (or raise, as the copy's
+    would), and no link is on the way to it or in it (else False, and the copy decides)."""
+    if os.path.realpath(src) != os.path.normpath(repo / chart_dir):
+        return False
+    for root, dirs, files in os.walk(src, followlinks=False):
+        rel_root = Path(root).relative_to(src)
+        if _check_links(repo, Path(root), rel_root, [*dirs, *files], chart_dir):
+            return False
+        for name in files:
+            _checked_file(Path(root) / name, rel_root, name, chart_dir, whole=False)
+    if not (src / "Chart.yaml").is_file():
+        raise RepoError(f"{chart_dir}/Chart.yaml: missing")
+    return True
+
+
+def _check_links(repo: Path, root: Path, rel_root: Path, names: list[str], chart_dir: str
+                 ) -> bool:
+    """Refuse a link leaving the repo or naming a folder; True when `names` hold a link."""
+    linked = False
+    for name in names:
+        path = root / name
+        if path.is_symlink():
+            rel = f"{chart_dir}/{rel_root / name}".replace("/./", "/")
+            target = path.resolve()
+            if not target.is_relative_to(repo):
+                raise RepoError(f"{rel}: symlink points outside the repository")
+            if target.is_dir():
+                raise RepoError(f"{rel}: symlinked directories are not supported in charts")
+            linked = True
+    return linked
+
+
+def _checked_file(path: Path, rel_root: Path, name: str, chart_dir: str, whole: bool
+                  ) -> bytes:
+    """Refuse a file too big, or binary where text is expected. Its content (`whole`), or as
+    much of its start as the check reads."""
+    rel = f"{chart_dir}/{rel_root / name}".replace("/./", "/")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise RepoError(f"{rel}: file is {size} bytes, over the {MAX_FILE_BYTES} limit")
+    textual = "templates" in Path(rel).parts or name.endswith((".yaml", ".yml", ".tpl"))
+    if not whole and not textual:
+        return b""
+    with path.open("rb") as f:
+        data = f.read() if whole else f.read(8192)
+    if textual and b"\0" in data[:8192]:
+        raise RepoError(f"{rel}: binary content where a text file is expected")
+    return data
 
 
 def parse_values(text: str, origin: str) -> dict[str, Any]:

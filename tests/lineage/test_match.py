@@ -224,3 +224,21 @@ def test_a_pristine_fork_without_values_yaml_keeps_a_high_confidence(
     found = find(tmp_path, fixtures_catalog, files)
     assert (found.chart, found.version) == ("app-template", version)
     assert found.confidence >= 0.9, (found.confidence, found.runner_up)
+
+
+@pytest.mark.parametrize("lines", [(), ("a",), ("{{ end }}",) * 40,
+                                   tuple(f"line {i % 7}" for i in range(60)),
+                                   ("x", "y", "x", "y", "z") * 9])
+def test_a_template_unchanged_matches_all_its_lines_as_the_line_matcher_counts_them(
+        lines: tuple[str, ...]) -> None:
+    import difflib
+
+    matcher = difflib.SequenceMatcher(None, lines, tuple(lines), autojunk=False)
+    assert match._matched(lines, tuple(lines)) == len(lines) == sum(
+        block.size for block in matcher.get_matching_blocks())
+
+
+def test_a_template_changed_matches_what_the_line_matcher_finds_however_often_asked() -> None:
+    fork = ("a", "b", "c", "d", "e", "f")
+    theirs = ("a", "c", "x", "d", "f", "b")
+    assert [match._matched(fork, theirs) for _ in range(3)] == [2, 2, 2]  # `a`, then `b`

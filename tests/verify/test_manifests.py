@@ -123,3 +123,74 @@ def test_a_deployment_moving_from_extensions_to_apps_is_one_api_group_change() -
         (DiffClass.FUNCTIONAL, "changed", ("spec.replicas",))]
     assert "extensions/v1beta1 -> apps/v1" in diffs[0].why and "mapkubeapis" in diffs[0].why
     assert not any(d.change in ("added", "removed") for d in diffs)
+
+
+def _deepdiff_below_three_levels(a: Any, b: Any, prefix: tuple[Any, ...] = ()
+                                 ) -> list[tuple[list[Any], Any, Any]]:
+    """The comparison as specified: maps taken apart key by key for three levels, DeepDiff on
+    every subtree below that differs."""
+    from deepdiff import DeepDiff
+
+    def items(x: Any, y: Any, at: tuple[Any, ...]) -> list[tuple[list[Any], Any, Any]]:
+        found = DeepDiff(x, y, view="tree", verbose_level=2)
+        return [([*at, *i.path(output_format="list")], i.t1, i.t2)
+                for _, group in found.items() for i in group]
+
+    if a == b:
+        return []
+    if isinstance(a, dict) and isinstance(b, dict) and len(prefix) < 3:
+        out = []
+        for key in sorted(set(a) | set(b), key=str):
+            if key in a and key in b:
+                out += _deepdiff_below_three_levels(a[key], b[key], (*prefix, key))
+            elif a.get(key) != b.get(key):
+                out += items({key: a[key]} if key in a else {},
+                             {key: b[key]} if key in b else {}, prefix)
+        return out
+    if prefix:
+        return items({prefix[-1]: a}, {prefix[-1]: b}, prefix[:-1])
+    return items(a, b, prefix)
+
+
+def _random_tree(rng: Any, depth: int) -> Any:
+    kind = rng.random()
+    if depth > 5 or (depth > 1 and kind < 0.4):
+        return rng.choice(["a", "b", "", "1", 0, 1, 2, 1.0, 1.5, True, False, None])
+    if depth > 2 and kind < 0.45:
+        return [_random_tree(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    if depth > 2 and kind < 0.55:
+        return [{"name": n, "v": _random_tree(rng, depth + 1)} for n in rng.sample("pqrs", 2)]
+    return {k: _random_tree(rng, depth + 1) for k in rng.sample("abcdefg", rng.randint(1, 4))}
+
+
+def _mutated(rng: Any, tree: Any, depth: int = 0) -> Any:
+    if isinstance(tree, dict):
+        out = {k: (_mutated(rng, v, depth + 1) if rng.random() < 0.4 else v)
+               for k, v in tree.items()}
+        if rng.random() < 0.1 and out:
+            out.pop(rng.choice(sorted(out)))
+        if rng.random() < 0.15:
+            out[rng.choice("abcdefgz")] = _random_tree(rng, depth + 1)
+        return out
+    if isinstance(tree, list):
+        out_list = [(_mutated(rng, v, depth + 1) if rng.random() < 0.4 else v) for v in tree]
+        if rng.random() < 0.2:
+            out_list.append(_random_tree(rng, depth + 1))
+        return out_list
+    return _random_tree(rng, depth + 3) if rng.random() < 0.7 else tree
+
+
+def test_the_comparison_finds_what_deepdiff_finds_below_three_levels_in_its_order() -> None:
+    import random
+
+    rng = random.Random(11)
+    scalars = 0
+    for _ in range(600):
+        a = manifests.normalize(_random_tree(rng, 0))
+        b = manifests.normalize(_mutated(rng, a))
+        found = [([*prefix, *item.path(output_format="list")], item.t1, item.t2)
+                 for prefix, item in manifests._tree_diff(a, b)]
+        assert found == _deepdiff_below_three_levels(a, b), (a, b)
+        scalars += sum(isinstance(x, str | int | float) and isinstance(y, str | int | float)
+                       for _, x, y in found)
+    assert scalars > 100  # the usual difference: a value, or its type, changed
