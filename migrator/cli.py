@@ -40,6 +40,7 @@ from migrator.pipeline import outputs
 from migrator.propose import apply as propose
 from migrator.report import planstate as shards
 from migrator.report.reasons import reason
+from migrator.report.spool import Spool
 from migrator.track import dashboard as issue_board
 from migrator.track import history as campaign
 from migrator.track import status as track
@@ -173,10 +174,14 @@ def _repo_line(plan: RepoPlan, done: int, total: int) -> str:
 
 
 def run_plan(settings: config.PlanSettings, quiet: bool = False,
-             signals: _Signals | None = None) -> FleetPlan:
+             signals: _Signals | None = None, whole: bool = True) -> FleetPlan:
     """discover -> fetch -> plan every repo -> write reports, with a progress bar on a terminal
     and a line per repo elsewhere (neither when quiet). A stop asked through `signals` ends the
-    planning early: the repos that finished are reported."""
+    planning early: the repos that finished are reported.
+
+    Without `whole`, the fleet plan returned holds light views of the repos planned (their own
+    reports are rendered as they finish, report/spool.py): enough for the summary, not for
+    proposing."""
 
     pipeline.check_settings(settings)
     repos = pipeline.discover(settings)
@@ -202,15 +207,17 @@ def run_plan(settings: config.PlanSettings, quiet: bool = False,
 
         if signals is not None:
             signals.planning = True
-        try:
-            fleet, digest = pipeline.plan_fleet_traced(
-                repos, settings, on_done=done, git_env=pipeline.git_env(settings),
-                stop=signals.stop if signals is not None else None)
-        finally:
-            if signals is not None:
-                signals.planning = False
-    outputs.write(fleet, digest, settings.out, settings.work,
-                  load_history(settings.work.journal))
+        with Spool(settings.work.spool, __version__) as spool:
+            try:
+                fleet, digest = pipeline.plan_fleet_traced(
+                    repos, settings, on_done=done, git_env=pipeline.git_env(settings),
+                    stop=signals.stop if signals is not None else None,
+                    spool=None if whole else spool)
+            finally:
+                if signals is not None:
+                    signals.planning = False
+            outputs.write(fleet, digest, settings.out, settings.work,
+                          load_history(settings.work.journal), spool)
     return fleet
 
 
@@ -389,7 +396,7 @@ def plan(
     with _reported_errors(), signals.handled(), ExitStack() as held:
         settings = config.plan_settings(config.load_file(config_file), flags)
         held.enter_context(_exclusive(settings))
-        result = run_plan(settings, quiet, signals)
+        result = run_plan(settings, quiet, signals, whole=False)
         print_summary(result, settings.out, quiet=quiet)
         signals.exit_if_received(result, settings.out)
     raise typer.Exit(_exit_code(result))

@@ -458,7 +458,8 @@ def _store_blob(objects: Path, content: bytes) -> str:
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="tmp_obj_")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(zlib.compress(data))
+            # git reads any level; these objects only live in the clone cache
+            handle.write(zlib.compress(data, 1))
         os.chmod(tmp, 0o444)
         os.replace(tmp, target)
     except BaseException:

@@ -175,10 +175,11 @@ class Journal:
     # stage results ----------------------------------------------------------------------
 
     def record_stage(self, repo: str, stage: str, input_hash: str,
-                     result: Mapping[str, Any]) -> bool:
+                     result: Mapping[str, Any] | Encoded) -> bool:
         """Keep a stage's result for the next run, with any secret value in it replaced (the
-        caller redacts what it knows the structure of first: this is the last lock)."""
-        text = self._dump(result)
+        caller redacts what it knows the structure of first: this is the last lock). The
+        result may come `encode`d already, by the process that made it."""
+        text = self._unforbidden((result if isinstance(result, Encoded) else encode(result)).text)
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO stages VALUES (?, ?, ?, ?, ?)",
@@ -360,10 +361,7 @@ class Journal:
     # internals ---------------------------------------------------------------------------
 
     def _dump(self, payload: Mapping[str, Any]) -> str:
-        data = redact_tree(json.loads(json.dumps(payload, default=str)))
-        # Maps keep their order: a plan read back must report the bytes the fresh one did
-        # (a values file's keys in the file's order, not sorted).
-        return self._unforbidden(json.dumps(data))
+        return self._unforbidden(encode(payload).text)
 
     def _scrub(self, text: str) -> str:
         return scrub_text(self._unforbidden(text))
@@ -372,6 +370,23 @@ class Journal:
         for value in self._forbidden:
             text = text.replace(value, REDACTED)
         return text
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A stage result as the journal stores it: JSON text, every secret value replaced. Only
+    `encode` makes one."""
+
+    text: str
+
+
+def encode(payload: Mapping[str, Any]) -> Encoded:
+    """The journal's last lock, wherever it runs: a planning worker encodes the plan it made,
+    so that the run only files it (and the patch is redacted once, where it was made)."""
+    data = redact_tree(json.loads(json.dumps(payload, default=str)))
+    # Maps keep their order: a plan read back must report the bytes the fresh one did
+    # (a values file's keys in the file's order, not sorted).
+    return Encoded(json.dumps(data))
 
 
 def _effect(row: tuple[Any, ...]) -> Effect:

@@ -184,7 +184,9 @@ def scrub_text(text: str) -> str:
     return _scrub_cached(text) if len(text) <= 4096 else _scrub(text, 0)
 
 
-@functools.lru_cache(maxsize=65536)
+# Bounded: the caches are kept for the whole run, whose every process would otherwise grow
+# with the fleet.
+@functools.lru_cache(maxsize=16384)
 def _scrub_cached(text: str) -> str:
     # Reports and the plan cache scrub the same names, paths and values again and again.
     return _scrub(text, 0)
@@ -197,7 +199,17 @@ def _scrub(text: str, depth: int) -> str:
     text = _DOCKER_CONFIG.sub(REDACTED, text)
     # A flag or an open quote never reaches into the next line: in a patch that line starts
     # with its own +/- mark.
-    return "".join(_scrub_line(line, depth) for line in text.splitlines(keepends=True))
+    lines = text.splitlines(keepends=True)
+    if depth:
+        return "".join(_scrub_line(line, depth) for line in lines)
+    return "".join(map(_scrub_line_cached, lines))
+
+
+@functools.lru_cache(maxsize=4096)
+def _scrub_line_cached(line: str) -> str:
+    # The long texts scrubbed line by line are patches and files: a fleet forked from one
+    # template repeats most of their lines, from repo to repo.
+    return _scrub_line(line, 0)
 
 
 def _scrub_line(text: str, depth: int) -> str:
@@ -446,9 +458,15 @@ def redact_patch(patch: str) -> str:
     Applying it to its own output changes nothing."""
     # Cached: a run redacts each patch several times (its hash, the plan cache, three reports,
     # the shard state). A patch without a secret comes back as the very same string, so the
-    # cache holds no copy of it.
+    # cache holds no copy of it; but it keeps the patch alive: a planning worker, done with a
+    # repo, lets go of its patches (`forget_patches`).
     redacted = _redact_patch(patch)
     return patch if redacted == patch else redacted
+
+
+def forget_patches() -> None:
+    """Drop the cached redactions of patches: this process holds no plan any more."""
+    redact_patch.cache_clear()
 
 
 def _redact_patch(patch: str) -> str:

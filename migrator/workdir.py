@@ -102,6 +102,11 @@ class WorkDir:
         return self.root / "outputs" / f"{name}.json"
 
     @property
+    def spool(self) -> Path:
+        """Where a plan run keeps each repo's report files until it writes them (spool.py)."""
+        return self.root / "plan.spool"
+
+    @property
     def patches(self) -> Path:
         return self.root / PATCHES
 

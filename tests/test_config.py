@@ -141,8 +141,9 @@ def captured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
     for name in ("plan_settings", "propose_settings", "status_settings"):
         spy(name)
     central = CentralInfo("app-template", "charts", "3.1.4", ("3.1.4",), "oci://x")
-    monkeypatch.setattr(cli, "run_plan", lambda settings, quiet=False, signals=None: FleetPlan(
-        central=central, repos=(), tool_version="0.0.0", plan_id="abc1234"))
+    monkeypatch.setattr(cli, "run_plan",
+                        lambda settings, quiet=False, signals=None, whole=True: FleetPlan(
+                            central=central, repos=(), tool_version="0.0.0", plan_id="abc1234"))
     monkeypatch.setattr(propose, "run_apply", lambda *a, **kw: [])
     monkeypatch.setattr(pipeline, "discover_fleet", lambda *a, **kw: [])
     monkeypatch.setattr(track, "status", lambda *a, **kw: [])

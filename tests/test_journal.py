@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from migrator.credentials import Secret
-from migrator.journal import Journal, Proposal
+from migrator.journal import Journal, Proposal, encode
 from migrator.redact import REDACTED
 from migrator.workdir import WorkDir
 
@@ -84,10 +84,13 @@ def test_a_registered_token_is_replaced_wherever_it_would_be_written(tmp_path: P
         journal.failed(journal.intent("g/a", "push", "b", {}), f"boom {token.reveal()}")
         journal.set_proposal(Proposal("g/a", "b", "error", cause=f"no: {token.reveal()}"))
         journal.record_stage("g/a", "plan", "h", {"note": token.reveal()})
+        # encoded elsewhere (a planning worker), before the token was known to be one
+        journal.record_stage("g/b", "plan", "h", encode({"note": token.reveal()}))
         first, second = journal.effects("g/a")
         assert first.detail == {"url": f"see {REDACTED}"}
         assert second.cause == f"boom {REDACTED}"
         assert journal.stage_result("g/a", "plan", "h") == {"note": REDACTED}
+        assert journal.stage_result("g/b", "plan", "h") == {"note": REDACTED}
     assert token.reveal().encode() not in WorkDir(tmp_path).journal.read_bytes()
 
 

@@ -4,6 +4,7 @@ work dir's private file, checked by its keyed hash."""
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import sqlite3
 import stat
 from pathlib import Path
@@ -85,3 +86,21 @@ def test_a_failed_fetch_keeps_the_private_patch_of_the_last_plan(tmp_path: Path)
     failed = dataclasses.replace(review_repo(), commit=None, charts=(), patch=None)
     plancache.shown(failed, work)
     assert work.load_patch("shop-payments") == SECRET_PATCH
+
+
+def test_a_record_made_by_a_worker_is_filed_as_the_run_would_have_stored_the_plan(
+        tmp_path: Path) -> None:
+    """A planning worker encodes the plan it made; the run only files it: the journal holds
+    the same bytes, secrets redacted, as when the run itself stored the plan."""
+    work = WorkDir(tmp_path / "w")
+    plan = plancache.shown(dataclasses.replace(review_repo(), patch=SECRET_PATCH), work)
+    record = pickle.loads(pickle.dumps(plancache.record(plan, work)))  # as a worker sends it
+    assert PASSWORD not in record.text and PASSWORD_B64 not in record.text
+    with Journal.open(work) as journal:
+        filed = plancache.file(journal, "inputs", plan.repo.slug, record)
+        filed_text = journal.stage_text(plan.repo.slug, plancache.STAGE, "inputs")
+        stored = plancache.store(journal, work, "inputs", plan)
+        assert journal.stage_text(plan.repo.slug, plancache.STAGE, "inputs") == filed_text
+        assert filed is not None and filed == stored
+        assert plancache.load(journal, work, plan.repo, "inputs") == plan
+    assert PASSWORD.encode() not in _journal_bytes(work)

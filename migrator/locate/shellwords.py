@@ -106,6 +106,12 @@ def tokenize(text: str, folded: bool = False) -> list[Word]:
     return list(_tokenized(text, folded))
 
 
+def forget() -> None:
+    """Drop the words kept of the texts read so far: a planning worker, done with a repo,
+    would otherwise hold every command of every repo it planned."""
+    _tokenized.cache_clear()
+
+
 @functools.lru_cache(maxsize=4096)
 def _tokenized(text: str, folded: bool) -> tuple[Word, ...]:
     """`tokenize`, kept: each command is looked at several times (an assignment? a `cd`? helm?

@@ -31,11 +31,12 @@ from migrator.discover import local
 from migrator.errors import ConfigError
 from migrator.journal import Journal
 from migrator.lineage.catalog import load_catalog
-from migrator.model import CentralInfo, FleetPlan, Kind, Outcome, RepoPlan, RepoRef, Verdict
+from migrator.model import CentralInfo, FleetPlan, Kind, Outcome, RepoPlan, RepoRef
 from migrator.pipeline import plancache
 from migrator.pipeline.inputs import clone_scope, fetch, git_env, known_commit, make_context
 from migrator.pipeline.pool import Finished, Pool, Stopped
-from migrator.pipeline.worker import Fetched, FetchTask, PlanTask, Setup
+from migrator.pipeline.worker import Fetched, FetchTask, Planned, PlanTask, Setup
+from migrator.report.spool import Spool
 
 OnDone = Callable[[RepoPlan], None]
 # How often the run looks at its stop event and its workers' limits when nothing else happens.
@@ -93,6 +94,7 @@ def plan_fleet_traced(
     on_done: OnDone | None = None,
     git_env: Mapping[str, str] | None = None,
     stop: threading.Event | None = None,
+    spool: Spool | None = None,
 ) -> tuple[FleetPlan, str | None]:
     """Plan every repo in `settings.jobs` worker processes. A repo whose inputs (its HEAD, the
     central chart, the mappings, the settings, the tool's own code) are unchanged since an
@@ -101,7 +103,12 @@ def plan_fleet_traced(
 
     With the plan, a digest of everything the reports are made of (each plan as the journal
     holds it, the repos, the central chart, the settings, the tool's code): equal digests mean
-    equal reports. None when some plan is not in the journal (an error, a stopped run)."""
+    equal reports. None when some plan is not in the journal (an error, a stopped run).
+
+    With a `spool`, each repo planned has its own report files rendered by the worker that
+    planned it, into the spool, and the fleet plan (and `on_done`) gets the light view of its
+    plan (report/spool.py): the run's memory does not grow with whole plans. A plan taken from
+    the journal is held whole (an unchanged re-plan stays as cheap as it is)."""
     _, info = make_context(settings)  # fails early, here, on a central chart that will not do
     context_key = _context_key(settings)
     # The workers' temporary files: what a killed one leaves goes with the run.
@@ -109,8 +116,8 @@ def plan_fleet_traced(
             Journal.open(settings.work) as journal, \
             Pool(min(max(1, settings.jobs), max(1, len(repos))),
                  Setup(settings, settings.render_limits, dict(git_env) if git_env else None,
-                       tmp)) as pool:
-        run = _Run(settings, context_key, journal, on_done)
+                       tmp, spooled=spool is not None)) as pool:
+        run = _Run(settings, context_key, journal, on_done, spool)
         fetches = deque(FetchTask(r) for r in repos)
         while run.plans or fetches or pool.busy():
             if stop is not None and stop.is_set():
@@ -152,11 +159,12 @@ class _Run:
     """What the run does with each event of its pool: the journal is read and written here."""
 
     def __init__(self, settings: PlanSettings, context_key: str, journal: Journal,
-                 on_done: OnDone | None) -> None:
+                 on_done: OnDone | None, spool: Spool | None) -> None:
         self.settings = settings
         self.context_key = context_key
         self.journal = journal
         self.on_done = on_done
+        self.spool = spool
         self.plans: deque[PlanTask] = deque()
         self.results: dict[str, RepoPlan] = {}
         self.keys: dict[str, str] = {}
@@ -216,11 +224,13 @@ class _Run:
                 return
         self.plans.append(PlanTask(repo, fetched.commit))
 
-    def _planned(self, plan: RepoPlan) -> None:
-        key = self.keys.get(plan.repo.slug)
+    def _planned(self, planned: Planned) -> None:
+        plan, key = planned.plan, self.keys.get(planned.plan.repo.slug)
         token = None
-        if plan.verdict is not Verdict.ERROR and key is not None:  # an error may be passing
-            token = plancache.store(self.journal, self.settings.work, key, plan)
+        if planned.record is not None and key is not None:
+            token = plancache.file(self.journal, key, plan.repo.slug, planned.record)
+        if planned.files is not None and self.spool is not None:
+            self.spool.add(plan.repo.slug, planned.files)
         self._done(plan, token)
 
     def _stopped(self, task: PlanTask, event: Stopped) -> None:

@@ -21,20 +21,21 @@ from migrator.fsio import write_atomic
 from migrator.history import Observation
 from migrator.model import FleetPlan
 from migrator.report.planstate import save_state
-from migrator.report.write import write_reports
+from migrator.report.write import Rendered, write_reports
 from migrator.workdir import WorkDir
 
 
 def write(fleet: FleetPlan, digest: str | None, out: Path, work: WorkDir,
-          history: Sequence[Observation] = ()) -> bool:
+          history: Sequence[Observation] = (), rendered: Rendered | None = None) -> bool:
     """Every report of `fleet` in `out` (and plan-state.json); False when they were all
-    there already, byte for byte, and nothing was written."""
+    there already, byte for byte, and nothing was written. `rendered`: the repo files
+    rendered as the repos were planned (`write_reports`)."""
     key = _key(digest, out, history) if digest is not None else None
     memo = work.outputs(out)
     if key is not None and _holds(out, _recalled(memo, key)):
         return False
-    write_reports(fleet, out, history)
-    save_state(fleet, out)
+    write_reports(fleet, out, history, rendered)
+    save_state(fleet, out, rendered)
     if key is None:
         memo.unlink(missing_ok=True)
     else:

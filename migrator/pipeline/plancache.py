@@ -20,7 +20,7 @@ import json
 from dataclasses import replace
 
 from migrator import codec
-from migrator.journal import Journal
+from migrator.journal import Encoded, Journal, encode
 from migrator.model import RepoPlan, RepoRef
 from migrator.redact import redact_patch
 from migrator.report.common import redact_plan
@@ -43,12 +43,23 @@ def shown(plan: RepoPlan, work: WorkDir) -> RepoPlan:
 def store(journal: Journal, work: WorkDir, key: str, plan: RepoPlan) -> str | None:
     """Cache `plan` (as `shown` returned it) under the hash of its inputs. Returns the digest
     of what was stored (`load_traced`'s), or None when nothing was."""
+    return file(journal, key, plan.repo.slug, record(plan, work))
+
+
+def record(plan: RepoPlan, work: WorkDir) -> Encoded:
+    """What the journal keeps of `plan` (as `shown` returned it), encoded where the plan was
+    made: a worker, which has just redacted its patch (for the plan hash) and still holds it."""
     patch = redact_patch(plan.patch) if plan.patch else plan.patch
     data: dict[str, object] = {"plan": codec.dump(replace(plan, patch=patch))}
     if plan.patch and patch != plan.patch:
         data["patch_hmac"] = work.keyed_hash(plan.patch)
-    journal.record_stage(plan.repo.slug, STAGE, key, data)
-    text = journal.stage_text(plan.repo.slug, STAGE, key)
+    return encode(data)
+
+
+def file(journal: Journal, key: str, slug: str, encoded: Encoded) -> str | None:
+    """Store a `record` under the hash of its plan's inputs; the digest as `store`'s."""
+    journal.record_stage(slug, STAGE, key, encoded)
+    text = journal.stage_text(slug, STAGE, key)
     return _digest(text) if text is not None else None
 
 

@@ -36,7 +36,7 @@ MEMORY_CHECK_SECONDS = 0.1
 @dataclass(frozen=True)
 class Finished:
     task: Task
-    result: Any  # Fetched for a FetchTask, RepoPlan for a PlanTask
+    result: Any  # Fetched for a FetchTask, Planned for a PlanTask
 
 
 @dataclass(frozen=True)

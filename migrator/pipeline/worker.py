@@ -9,7 +9,7 @@ the run removes, and the journal is written by the run alone.
 
 The messages a worker sends: `("ready",)` once it loaded the context (or `("failed", why)`);
 then for each task any number of `("call", HelmCall, chart)` / `("called",)` pairs, and
-`("done", result)`.
+`("done", result)`: a `Fetched` or a `Planned`.
 """
 
 from __future__ import annotations
@@ -29,10 +29,14 @@ from pathlib import Path
 from migrator import __version__
 from migrator.config import PlanSettings
 from migrator.errors import MigratorError
-from migrator.model import Outcome, RepoPlan, RepoRef
+from migrator.journal import Encoded
+from migrator.locate import shellwords
+from migrator.model import Outcome, RepoPlan, RepoRef, Verdict
 from migrator.pipeline import crash, inputs, limits, plancache
-from migrator.pipeline.context import Context
 from migrator.pipeline.repo import plan_repo
+from migrator.redact import forget_patches
+from migrator.report import spool
+from migrator.report.spool import Texts
 from migrator.verify import render
 from migrator.verify.render import HelmCall, RenderLimits
 
@@ -45,6 +49,9 @@ class Setup:
     limits: RenderLimits
     git_env: dict[str, str] | None
     tmp: str  # the run's directory for the workers' temporary files
+    # Render each planned repo's own report files here and send the light view of its plan
+    # (report/spool.py), not the whole plan.
+    spooled: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,13 @@ class PlanTask:
 Task = FetchTask | PlanTask
 
 
+@dataclass(frozen=True)
+class Planned:
+    plan: RepoPlan  # as the run goes on with it (`plancache.shown`), or its light view
+    record: Encoded | None  # what the journal keeps of it (`plancache.record`); None: nothing
+    files: Texts | None = None  # its own report files, when `plan` is the light view
+
+
 class Worker:
     """One worker's state: the run's context, loaded once."""
 
@@ -77,7 +91,8 @@ class Worker:
         self.settings = setup.settings
         self.git_env = setup.git_env
         self.scope = inputs.clone_scope(setup.settings)
-        self.ctx: Context = inputs.make_context(setup.settings)[0]
+        self.ctx, self.central = inputs.make_context(setup.settings)
+        self.spooled = setup.spooled
 
     def fetch(self, task: FetchTask) -> Fetched:
         try:
@@ -98,8 +113,24 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - one repo's bug must not stop the fleet
             return RepoPlan(repo, None, crash.record(work, repo.slug, repo.name, exc))
 
-    def run(self, task: Task) -> Fetched | RepoPlan:
-        return self.fetch(task) if isinstance(task, FetchTask) else self.plan(task)
+    def run(self, task: Task) -> Fetched | Planned:
+        if isinstance(task, FetchTask):
+            return self.fetch(task)
+        try:
+            plan = self.plan(task)
+            # An error may be passing: it is planned again next time, so it is not kept.
+            kept = (plancache.record(plan, self.settings.work)
+                    if plan.verdict is not Verdict.ERROR else None)
+            # Rendered here, the run's own process never holds (nor builds) the whole plan.
+            spooled = spool.render(plan, self.central, __version__) if self.spooled else None
+            if spooled is None:
+                return Planned(plan, kept)
+            return Planned(spooled.view, kept, spooled.texts)
+        finally:
+            # What this repo's planning kept for itself: else a worker's memory grows with
+            # every repo it planned.
+            forget_patches()
+            shellwords.forget()
 
 
 def serve(conn: Connection, setup: Setup) -> None:

@@ -19,19 +19,20 @@ from migrator.errors import ConfigError
 from migrator.fsio import replacing
 from migrator.model import FleetPlan, RepoPlan
 from migrator.report.common import redact_plan
-from migrator.report.write import ReportsNotWritten, write_reports
+from migrator.report.write import Rendered, ReportsNotWritten, write_reports
 
 STATE_FILE = "plan-state.json"
 STATE_SCHEMA = 2  # 2: outcomes are data (kind and fields), not a verdict and a reason
 
 
-def save_state(fleet: FleetPlan, out: Path) -> Path:
+def save_state(fleet: FleetPlan, out: Path, rendered: Rendered | None = None) -> Path:
     """`plan-state.json` in `out`, written one repo at a time: the bytes of
-    `json.dumps(state, indent=1, sort_keys=True)`, never the whole text in memory."""
+    `json.dumps(state, indent=1, sort_keys=True)`, never the whole text in memory. A repo whose
+    entry is `rendered` already gets that (its plan in `fleet` may be a light view)."""
     path = out / STATE_FILE
     try:
         with replacing(path) as handle:
-            for chunk in _state_chunks(fleet):
+            for chunk in _state_chunks(fleet, rendered):
                 handle.write(chunk.encode("utf-8"))
     except OSError as exc:
         raise ReportsNotWritten(out, exc) from exc
@@ -44,7 +45,12 @@ _REPOS = "\0migrator-plan-state-repos\0"
 _DEPTH = "   "
 
 
-def _state_chunks(fleet: FleetPlan) -> Iterator[str]:
+def state_item(plan: RepoPlan) -> str:
+    """A repo's entry of plan-state.json, as the list holds it (before its indentation)."""
+    return json.dumps(codec.dump(redact_plan(plan)), indent=1, sort_keys=True)
+
+
+def _state_chunks(fleet: FleetPlan, rendered: Rendered | None) -> Iterator[str]:
     skeleton = codec.dump(replace(fleet, repos=()))
     if fleet.repos:
         skeleton["repos"] = [_REPOS]
@@ -57,7 +63,9 @@ def _state_chunks(fleet: FleetPlan) -> Iterator[str]:
     before, after = text.split(marker)
     yield before
     for i, plan in enumerate(fleet.repos):
-        item = json.dumps(codec.dump(redact_plan(plan)), indent=1, sort_keys=True)
+        item = rendered.state_item(plan.repo.slug) if rendered is not None else None
+        if item is None:
+            item = state_item(plan)
         yield ("" if i == 0 else ",\n") + _DEPTH + item.replace("\n", "\n" + _DEPTH)
     yield after
 
