@@ -54,9 +54,17 @@ def peak_children_mib() -> float:
 
 
 def tree_rss_mib(root_pid: int) -> float:
-    """Resident memory of `root_pid` and every process below it (Linux /proc)."""
+    """Resident memory of `root_pid` and every process below it (Linux /proc), each memory
+    counted once: a child that has not yet called exec (subprocess forks, or vforks, and then
+    execs git) runs in its parent's pages, which its RSS repeats. See `tree_rss`."""
+    return tree_rss(root_pid)[0]
+
+
+def tree_rss(root_pid: int) -> tuple[float, float]:
+    """(`tree_rss_mib`, the plain sum of every process's RSS, such copies counted again)."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
+    command: dict[int, bytes] = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -64,14 +72,20 @@ def tree_rss_mib(root_pid: int) -> float:
             fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
             parents[int(proc.name)] = int(fields[1])
             rss[int(proc.name)] = int(fields[21])
+            command[int(proc.name)] = (proc / "cmdline").read_bytes()
         except (OSError, IndexError, ValueError):
             continue
-    total, todo = 0, [root_pid]
+    once = total = 0
+    todo = [root_pid]
     while todo:
         pid = todo.pop()
         total += rss.get(pid, 0)
+        parent = parents.get(pid)
+        if pid == root_pid or parent is None or command.get(pid) != command.get(parent):
+            once += rss.get(pid, 0)
         todo.extend(child for child, parent in parents.items() if parent == pid)
-    return total * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+    page = os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+    return once * page, total * page
 
 
 def sample_tree_peak(pid: int, done: threading.Event, peak: list[float]) -> None:
