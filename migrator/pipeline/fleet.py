@@ -28,7 +28,7 @@ from migrator import __version__, codec
 from migrator.config import GitLabOptions, PlanSettings
 from migrator.discover import gitlab as gitlab_fleet
 from migrator.discover import local
-from migrator.errors import ConfigError
+from migrator.errors import ConfigError, MigratorError
 from migrator.journal import Journal
 from migrator.lineage.catalog import load_catalog
 from migrator.model import CentralInfo, FleetPlan, Kind, Outcome, RepoPlan, RepoRef
@@ -37,6 +37,7 @@ from migrator.pipeline.inputs import clone_scope, fetch, git_env, known_commit, 
 from migrator.pipeline.pool import Finished, Pool, Stopped
 from migrator.pipeline.worker import Fetched, FetchTask, Planned, PlanTask, Setup
 from migrator.report.spool import Spool
+from migrator.workdir import WorkDir
 
 OnDone = Callable[[RepoPlan], None]
 # How often the run looks at its stop event and its workers' limits when nothing else happens.
@@ -117,7 +118,7 @@ def plan_fleet_traced(
             Pool(min(max(1, settings.jobs), max(1, len(repos))),
                  Setup(settings, settings.render_limits, dict(git_env) if git_env else None,
                        tmp, spooled=spool is not None)) as pool:
-        run = _Run(settings, context_key, journal, on_done, spool)
+        run = _Run(settings, context_key, journal, on_done, spool, info)
         fetches = deque(FetchTask(r) for r in repos)
         while run.plans or fetches or pool.busy():
             if stop is not None and stop.is_set():
@@ -159,8 +160,9 @@ class _Run:
     """What the run does with each event of its pool: the journal is read and written here."""
 
     def __init__(self, settings: PlanSettings, context_key: str, journal: Journal,
-                 on_done: OnDone | None, spool: Spool | None) -> None:
+                 on_done: OnDone | None, spool: Spool | None, central: CentralInfo) -> None:
         self.settings = settings
+        self.central = central
         self.context_key = context_key
         self.journal = journal
         self.on_done = on_done
@@ -191,12 +193,23 @@ class _Run:
         commit = known_commit(repo, self.settings.work)
         if commit is None:
             return False
-        cached = plancache.load_traced(self.journal, self.settings.work, repo,
-                                       _plan_key(commit, self.context_key))
+        cached = self._cached(repo, _plan_key(commit, self.context_key))
         if cached is None:
             return False
         self._done(*cached)
         return True
+
+    def _cached(self, repo: RepoRef, key: str) -> tuple[RepoPlan, str] | None:
+        """The journal's plan of `repo` for these inputs, and its digest. With a spool, its
+        light view: the whole plan is read again only if its reports must be written."""
+        work = self.settings.work
+        if self.spool is not None:
+            viewed = plancache.load_view_traced(self.journal, work, repo, key)
+            if viewed is not None:
+                self.spool.defer(repo.slug, functools.partial(_reload, work, repo, key),
+                                 self.central)
+                return viewed
+        return plancache.load_traced(self.journal, work, repo, key)
 
     def handle(self, event: Finished | Stopped) -> None:
         task = event.task
@@ -218,7 +231,7 @@ class _Run:
         key = _plan_key(fetched.commit, self.context_key)
         self.keys[repo.slug] = key
         if not self.settings.fresh:
-            cached = plancache.load_traced(self.journal, work, repo, key)
+            cached = self._cached(repo, key)
             if cached is not None:
                 self._done(*cached)
                 return
@@ -228,7 +241,8 @@ class _Run:
         plan, key = planned.plan, self.keys.get(planned.plan.repo.slug)
         token = None
         if planned.record is not None and key is not None:
-            token = plancache.file(self.journal, key, plan.repo.slug, planned.record)
+            token = plancache.file(self.journal, key, plan.repo.slug, planned.record,
+                                   planned.view)
         if planned.files is not None and self.spool is not None:
             self.spool.add(plan.repo.slug, planned.files)
         self._done(plan, token)
@@ -250,6 +264,15 @@ class _Run:
         self.tokens[plan.repo.slug] = token
         if self.on_done:
             self.on_done(plan)
+
+
+def _reload(work: WorkDir, repo: RepoRef, key: str) -> RepoPlan:
+    """A cached plan whole, when the run held only its view and must write its reports."""
+    with Journal.open(work) as journal:
+        plan = plancache.load(journal, work, repo, key)
+    if plan is None:
+        raise MigratorError(f"{repo.name}: its cached plan left the journal during the run")
+    return plan
 
 
 def _plan_key(commit: str, context_key: str) -> str:

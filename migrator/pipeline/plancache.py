@@ -27,6 +27,7 @@ from migrator.report.common import redact_plan
 from migrator.workdir import WorkDir
 
 STAGE = "plan"
+VIEW_STAGE = "plan-view"  # the light view of the same plan (`view_record`)
 
 
 def shown(plan: RepoPlan, work: WorkDir) -> RepoPlan:
@@ -50,15 +51,29 @@ def record(plan: RepoPlan, work: WorkDir) -> Encoded:
     """What the journal keeps of `plan` (as `shown` returned it), encoded where the plan was
     made: a worker, which has just redacted its patch (for the plan hash) and still holds it."""
     patch = redact_patch(plan.patch) if plan.patch else plan.patch
-    data: dict[str, object] = {"plan": codec.dump(replace(plan, patch=patch))}
-    if plan.patch and patch != plan.patch:
+    return _encoded(replace(plan, patch=patch), plan, work)
+
+
+def view_record(plan: RepoPlan, view: RepoPlan, work: WorkDir) -> Encoded:
+    """What the journal keeps, beside `plan`, of its light view (report/spool.py): a re-plan
+    whose reports are all written already reads the views alone (`load_view_traced`)."""
+    return _encoded(view, plan, work)
+
+
+def _encoded(kept: RepoPlan, plan: RepoPlan, work: WorkDir) -> Encoded:
+    data: dict[str, object] = {"plan": codec.dump(kept)}
+    if plan.patch and redact_patch(plan.patch) != plan.patch:
         data["patch_hmac"] = work.keyed_hash(plan.patch)
     return encode(data)
 
 
-def file(journal: Journal, key: str, slug: str, encoded: Encoded) -> str | None:
-    """Store a `record` under the hash of its plan's inputs; the digest as `store`'s."""
+def file(journal: Journal, key: str, slug: str, encoded: Encoded,
+         view: Encoded | None = None) -> str | None:
+    """Store a `record` (and its `view_record`) under the hash of its plan's inputs; the
+    digest as `store`'s."""
     journal.record_stage(slug, STAGE, key, encoded)
+    if view is not None:
+        journal.record_stage(slug, VIEW_STAGE, key, view)
     text = journal.stage_text(slug, STAGE, key)
     return _digest(text) if text is not None else None
 
@@ -86,6 +101,24 @@ def load_traced(journal: Journal, work: WorkDir, repo: RepoRef,
     if patch is None or not hmac.compare_digest(work.keyed_hash(patch), str(digest)):
         return None
     return replace(plan, patch=patch), _digest(text)
+
+
+def load_view_traced(journal: Journal, work: WorkDir, repo: RepoRef,
+                     key: str) -> tuple[RepoPlan, str] | None:
+    """The light view of the cached plan of `repo` for these inputs, with the digest of the
+    whole plan (`load_traced`'s); None when there is no such plan, or no view of it (then ask
+    `load_traced`), or when `load_traced` would find it gone (its patch with secrets)."""
+    text = journal.stage_text(repo.slug, STAGE, key)
+    view_text = journal.stage_text(repo.slug, VIEW_STAGE, key)
+    if text is None or view_text is None:
+        return None
+    stored = json.loads(view_text)
+    digest = stored.get("patch_hmac")
+    if digest is not None:
+        patch = work.load_patch(repo.slug)
+        if patch is None or not hmac.compare_digest(work.keyed_hash(patch), str(digest)):
+            return None
+    return replace(codec.load(RepoPlan, stored["plan"]), repo=repo), _digest(text)
 
 
 def _digest(text: str) -> str:

@@ -82,6 +82,7 @@ class Planned:
     plan: RepoPlan  # as the run goes on with it (`plancache.shown`), or its light view
     record: Encoded | None  # what the journal keeps of it (`plancache.record`); None: nothing
     files: Texts | None = None  # its own report files, when `plan` is the light view
+    view: Encoded | None = None  # what the journal keeps of the light view (with `record`)
 
 
 class Worker:
@@ -119,13 +120,17 @@ class Worker:
         try:
             plan = self.plan(task)
             # An error may be passing: it is planned again next time, so it is not kept.
-            kept = (plancache.record(plan, self.settings.work)
-                    if plan.verdict is not Verdict.ERROR else None)
+            work = self.settings.work
+            kept = plancache.record(plan, work) if plan.verdict is not Verdict.ERROR else None
             # Rendered here, the run's own process never holds (nor builds) the whole plan.
             spooled = spool.render(plan, self.central, __version__) if self.spooled else None
+            view = None
+            if kept is not None:
+                light = spooled.view if spooled is not None else spool.light(plan)
+                view = plancache.view_record(plan, light, work)
             if spooled is None:
-                return Planned(plan, kept)
-            return Planned(spooled.view, kept, spooled.texts)
+                return Planned(plan, kept, view=view)
+            return Planned(spooled.view, kept, spooled.texts, view)
         finally:
             # What this repo's planning kept for itself: else a worker's memory grows with
             # every repo it planned.

@@ -17,6 +17,7 @@ reaches `--out` before then: the run writes its reports at its end, all at once,
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -62,6 +63,7 @@ class Spool:
         self._path = path
         self.tool_version = tool_version
         self._entries: dict[str, _Entry] = {}
+        self._deferred: dict[str, tuple[Callable[[], RepoPlan], CentralInfo]] = {}
         self._writer: BinaryIO | None = None
         self._reader: BinaryIO | None = None
 
@@ -82,6 +84,12 @@ class Spool:
         self._entries[slug] = _Entry(offset, (
             len(parts[0]), len(parts[1]), len(parts[2]) if patch is not None else -1,
             len(parts[3])))
+
+    def defer(self, slug: str, load: Callable[[], RepoPlan], central: CentralInfo) -> None:
+        """The repo's files are to be rendered from `load()`'s whole plan, if they are ever
+        asked for (a cached plan whose view the run held: its reports are seldom written
+        again)."""
+        self._deferred[slug] = (load, central)
 
     def take(self, plan: RepoPlan, central: CentralInfo) -> RepoPlan:
         """`render` and `add` in one process: the plan to hold in place of `plan`."""
@@ -108,6 +116,7 @@ class Spool:
                 handle.close()
         self._writer = self._reader = None
         self._entries.clear()
+        self._deferred.clear()
         self._path.unlink(missing_ok=True)
 
     def _open_writer(self) -> BinaryIO:
@@ -118,6 +127,11 @@ class Spool:
         return self._writer
 
     def _read(self, slug: str) -> tuple[str, str, str | None, str] | None:
+        if slug in self._deferred:
+            load, central = self._deferred.pop(slug)
+            plan = load()
+            files = repo_files(plan, central, PLAN_ID_PLACEHOLDER, self.tool_version)
+            self.add(slug, (files.report_json, files.report_md, files.patch, state_item(plan)))
         entry = self._entries.get(slug)
         if entry is None:
             return None

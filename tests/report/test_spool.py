@@ -4,13 +4,16 @@ finish: the reports are the very bytes of those written from whole plans."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
 
 from migrator import config
 from migrator.cli import run_plan
+from migrator.journal import Journal
 from migrator.model import FleetPlan
+from migrator.pipeline import plancache
 from migrator.report.planstate import save_state
 from migrator.report.spool import Spool, light
 from migrator.report.write import write_reports
@@ -92,3 +95,40 @@ def test_a_plan_run_holds_light_plans_and_writes_whole_reports(
     for slug in proposed:
         assert ((tmp_path / "out" / "repos" / slug / "changes.patch").read_bytes()
                 == (tmp_path / "whole" / "repos" / slug / "changes.patch").read_bytes())
+
+
+def test_a_replan_holds_views_and_writes_the_same_reports_into_a_new_folder(
+        plan_settings: config.PlanSettings, tmp_path: Path) -> None:
+    """Unchanged repos come back from the journal as light views; their whole plans are read
+    again only because this folder needs their reports."""
+    work = WorkDir(tmp_path / "work")
+    first = dataclasses.replace(plan_settings, out=tmp_path / "one", work=work, fresh=True)
+    run_plan(first, quiet=True, whole=False)
+    again = dataclasses.replace(first, out=tmp_path / "two", fresh=False)
+    held = run_plan(again, quiet=True, whole=False)
+    assert all(p.patch is None for p in held.repos)
+    one, two = _files(tmp_path / "one"), _files(tmp_path / "two")
+    assert len(one) > 50 and one.keys() == two.keys()
+
+    def same(name: str) -> bool:
+        masked = [re.sub(rb'"seconds": [0-9.e-]+|time="[0-9.]+"', b"", data.replace(
+            str(root).encode(), b"<out>")) for data, root in
+            ((one[name], tmp_path / "one"), (two[name], tmp_path / "two"))]
+        return masked[0] == masked[1]
+
+    assert [name for name in one if not same(name)] == []
+
+
+def test_a_view_of_a_plan_whose_private_patch_is_gone_is_not_taken(tmp_path: Path) -> None:
+    work = WorkDir(tmp_path / "w")
+    plan = plancache.shown(dataclasses.replace(fleet().repos[0], patch=SECRET_PATCH), work)
+    with Journal.open(work) as journal:
+        plancache.file(journal, "inputs", plan.repo.slug, plancache.record(plan, work),
+                       plancache.view_record(plan, light(plan), work))
+        viewed = plancache.load_view_traced(journal, work, plan.repo, "inputs")
+        whole = plancache.load_traced(journal, work, plan.repo, "inputs")
+        assert viewed is not None and whole is not None
+        assert viewed[0] == light(plan) and viewed[1] == whole[1]
+        work.patch(plan.repo.slug).unlink()
+        assert plancache.load_view_traced(journal, work, plan.repo, "inputs") is None
+        assert plancache.load_traced(journal, work, plan.repo, "inputs") is None
