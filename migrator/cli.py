@@ -28,7 +28,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from migrator import __version__, config, lock, suggest
+from migrator import __version__, config, lock
 from migrator.errors import ConfigError, MigratorError
 from migrator.history import load as load_history
 from migrator.journal import Journal
@@ -611,6 +611,8 @@ def mappings_suggest(
         "--write", help="Edit the mapping modules (libcst); without it, only report.")] = False,
 ) -> None:
     """Suggest mapping rules for the keys the fleet's plan left unmapped."""
+    from migrator import suggest  # libcst: loaded by the command that edits Python only
+
     directory = mappings_dir or config.default_mappings()
     with _reported_errors():
         fleet = shards.load_state(plan_dir)

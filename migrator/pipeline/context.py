@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from migrator.lineage.catalog import Catalog
 from migrator.lineage.match import DEFAULT_MIN_LINEAGE
 from migrator.mapping import Mapping as ValuesMapping
 from migrator.mapping import Rule, chain
 from migrator.model import Lineage, Verdict
-from migrator.rewrite.changeset import Destination
 from migrator.rewrite.target import ArgoTarget, CiInclude, Style
 from migrator.values.extract import Policy
 from migrator.verify import manifests
 from migrator.verify.render import LoadedChart
 from migrator.workdir import WorkDir
+
+if TYPE_CHECKING:
+    from migrator.rewrite.changeset import Destination
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,10 @@ class Context:
 
     @property
     def destination(self) -> Destination:
+        # The rewrite (libcst) is the workers' to load, not the run's, which reads only this
+        # context's settings.
+        from migrator.rewrite.changeset import Destination
+
         return Destination(style=self.style, chart_ref=self.chart_ref,
                            chart_name=self.catalog.central, version=self.target_version,
                            ci_include=self.ci_include, argocd=self.argocd)

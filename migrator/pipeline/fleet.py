@@ -35,7 +35,7 @@ from migrator.model import CentralInfo, FleetPlan, Kind, Outcome, RepoPlan, Repo
 from migrator.pipeline import plancache
 from migrator.pipeline.inputs import clone_scope, fetch, git_env, known_commit, make_context
 from migrator.pipeline.pool import Finished, Pool, Stopped
-from migrator.pipeline.worker import Fetched, FetchTask, Planned, PlanTask, Setup
+from migrator.pipeline.tasks import Fetched, FetchTask, Planned, PlanTask, Setup
 from migrator.report.spool import Spool
 from migrator.workdir import WorkDir
 

@@ -24,9 +24,9 @@ from typing import Any
 
 from migrator.errors import MigratorError
 from migrator.model import Outcome
-from migrator.pipeline import limits, worker
+from migrator.pipeline import limits
 from migrator.pipeline.limits import Rendering
-from migrator.pipeline.worker import Fetched, Setup, Task
+from migrator.pipeline.tasks import Fetched, Setup, Task
 from migrator.verify.render import RenderLimits
 
 _SPAWN = multiprocessing.get_context("spawn")
@@ -64,6 +64,14 @@ class _Slot:
     def pid(self) -> int:
         assert self.process.pid is not None
         return self.process.pid
+
+
+def _serve(conn: Connection, setup: Setup) -> None:
+    """A worker process's main, the planning stages imported there only: the run's own process
+    never loads them (nor libcst, DeepDiff, ...), which keeps its start-up and memory small."""
+    from migrator.pipeline.worker import serve
+
+    serve(conn, setup)
 
 
 class Pool:
@@ -229,7 +237,7 @@ class Pool:
 
     def _spawn(self) -> _Slot:
         ours, theirs = _SPAWN.Pipe()
-        process = _SPAWN.Process(target=worker.serve, args=(theirs, self._setup),
+        process = _SPAWN.Process(target=_serve, args=(theirs, self._setup),
                                  name="migrator-plan-worker", daemon=True)
         with _sigint_blocked():
             process.start()

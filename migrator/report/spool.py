@@ -31,6 +31,7 @@ from migrator.report.write import PLAN_ID_PLACEHOLDER, RepoFiles, repo_files
 Texts = tuple[str, str, str | None, str]
 
 
+
 @dataclass(frozen=True)
 class Spooled:
     """A planned repo's own report files, rendered where it was planned (a worker), and the

@@ -12,8 +12,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from deepdiff import DeepDiff
-
 from migrator.model import DiffClass, Difference, FieldChange, ResourceId
 from migrator.redact import REDACTED, is_secret_key
 
@@ -263,6 +261,10 @@ class _Changed:
 
 
 def _items(a: Any, b: Any, prefix: tuple[Any, ...]) -> Iterable[tuple[tuple[Any, ...], Any]]:
+    # Imported where it is used: the run's own process (and every CLI command) never compares
+    # manifests, and DeepDiff is a tenth of its start-up.
+    from deepdiff import DeepDiff
+
     for _report, items in DeepDiff(a, b, view="tree", verbose_level=2).items():
         for item in items:
             yield prefix, item

@@ -41,7 +41,7 @@ def _planned(journal: Path) -> int:
         return 0
     try:
         with sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=1) as db:
-            return int(db.execute("SELECT count(*) FROM stages").fetchone()[0])
+            return int(db.execute("SELECT count(*) FROM stages WHERE stage = 'plan'").fetchone()[0])
     except sqlite3.OperationalError:  # not created yet
         return 0
 

@@ -262,12 +262,15 @@ def test_the_journal_logs_and_review_descriptions_hold_no_secret(run: Run) -> No
         assert _leaks(path.read_bytes()) == [], rel
     assert "journal.sqlite" in checked and any(c.startswith("review/") for c in checked)
     with sqlite3.connect(work / "journal.sqlite") as db:
-        rows = db.execute("SELECT repo, result FROM stages").fetchall()
+        rows = db.execute("SELECT repo, stage, result FROM stages").fetchall()
         dump = "\n".join(db.iterdump())
     assert _leaks(dump.encode()) == []
-    assert sorted(repo for repo, _ in rows) == ["manifests", "pipeline", "vault"]
+    # each plan, and its light view (what a re-plan reads)
+    assert sorted((repo, stage) for repo, stage, _ in rows) == [
+        (repo, stage) for repo in ("manifests", "pipeline", "vault")
+        for stage in ("plan", "plan-view")]
     # the plans whose patch carries secrets are cached with a keyed hash of it
-    assert all("patch_hmac" in json.loads(result) for _, result in rows)
+    assert all("patch_hmac" in json.loads(result) for _, _, result in rows)
 
 
 def test_the_full_patches_are_private_files_in_the_work_dir_and_apply_committed_them(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from migrator.locate.refs import find_references
 from migrator.rewrite import ArgoTarget, CiInclude, RewriteResult, RewriteTarget, Style
-from migrator.rewrite import rewrite_references as _rewrite
+from migrator.rewrite.engine import rewrite_references as _rewrite
 
 CENTRAL = "oci://registry.example.com/charts/app-template"
 

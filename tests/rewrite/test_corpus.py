@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from migrator.locate.refs import find_references
-from migrator.rewrite import STYLES, RewriteResult, Style, rewrite_references
+from migrator.rewrite import STYLES, RewriteResult, Style
+from migrator.rewrite.engine import rewrite_references
 from tests.locate.corpus_cases import Case, cases, describe_deploys, describe_untouched, target
 
 CASES = cases()
