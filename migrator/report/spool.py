@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
@@ -67,6 +68,10 @@ class Spool:
         self._deferred: dict[str, tuple[Callable[[], RepoPlan], CentralInfo]] = {}
         self._writer: BinaryIO | None = None
         self._reader: BinaryIO | None = None
+        # Once the file cannot be written (a full or read-only work dir), texts are held in
+        # memory instead: that costs the run memory, not its reports.
+        self._held: dict[str, Texts] = {}
+        self._unwritable = False
 
     def __enter__(self) -> Spool:
         return self
@@ -75,6 +80,15 @@ class Spool:
         self.close()
 
     def add(self, slug: str, texts: Texts) -> None:
+        if not self._unwritable:
+            try:
+                self._entries[slug] = self._write(texts)
+                return
+            except OSError:
+                self._unwritable = True
+        self._held[slug] = texts
+
+    def _write(self, texts: Texts) -> _Entry:
         report_json, report_md, patch, item = texts
         parts = [report_json.encode(), report_md.encode(), (patch or "").encode(),
                  item.encode()]
@@ -82,9 +96,8 @@ class Spool:
         offset = writer.tell()
         for part in parts:
             writer.write(part)
-        self._entries[slug] = _Entry(offset, (
-            len(parts[0]), len(parts[1]), len(parts[2]) if patch is not None else -1,
-            len(parts[3])))
+        return _Entry(offset, (len(parts[0]), len(parts[1]),
+                               len(parts[2]) if patch is not None else -1, len(parts[3])))
 
     def defer(self, slug: str, load: Callable[[], RepoPlan], central: CentralInfo) -> None:
         """The repo's files are to be rendered from `load()`'s whole plan, if they are ever
@@ -114,11 +127,15 @@ class Spool:
     def close(self) -> None:
         for handle in (self._writer, self._reader):
             if handle is not None:
-                handle.close()
+                with suppress(OSError):  # a write that failed is not retried on close
+                    handle.close()
         self._writer = self._reader = None
         self._entries.clear()
         self._deferred.clear()
-        self._path.unlink(missing_ok=True)
+        self._held.clear()
+        with suppress(OSError):  # nothing there to remove, or not a file the run made
+            if self._path.is_file():
+                self._path.unlink()
 
     def _open_writer(self) -> BinaryIO:
         if self._writer is None:
@@ -133,6 +150,8 @@ class Spool:
             plan = load()
             files = repo_files(plan, central, PLAN_ID_PLACEHOLDER, self.tool_version)
             self.add(slug, (files.report_json, files.report_md, files.patch, state_item(plan)))
+        if slug in self._held:
+            return self._held[slug]
         entry = self._entries.get(slug)
         if entry is None:
             return None

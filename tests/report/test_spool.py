@@ -132,3 +132,20 @@ def test_a_view_of_a_plan_whose_private_patch_is_gone_is_not_taken(tmp_path: Pat
         work.patch(plan.repo.slug).unlink()
         assert plancache.load_view_traced(journal, work, plan.repo, "inputs") is None
         assert plancache.load_traced(journal, work, plan.repo, "inputs") is None
+
+
+def test_a_spool_that_cannot_be_written_keeps_the_files_in_memory(fleet_plan: FleetPlan,
+                                                                  tmp_path: Path) -> None:
+    """A full or read-only work dir costs the run memory, not its reports (here the spool's
+    path is taken by a folder, so opening it fails)."""
+    path = tmp_path / "plan.spool"
+    path.mkdir()
+    whole = fleet_plan
+    write_reports(whole, tmp_path / "whole")
+    with Spool(path, whole.tool_version) as spool:
+        held = _spooled(whole, spool)
+        write_reports(held, tmp_path / "spooled", rendered=spool)
+    expected, got = _files(tmp_path / "whole"), _files(tmp_path / "spooled")
+    assert got.keys() == expected.keys()
+    assert [name for name in expected if got[name] != expected[name]] == []
+    assert path.is_dir()  # not the run's to remove
