@@ -163,6 +163,28 @@ def test_an_internal_error_keeps_its_traceback_in_the_work_dir_and_the_reason_na
     assert "hunter2" not in text and "hunter2" not in reason(plan)
 
 
+def test_a_bug_after_planning_is_the_repos_internal_error_not_the_workers_death(
+        plan_settings: config.PlanSettings, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rendering the repo's own reports (or its journal record) happens in the worker after
+    the plan: a bug there gives the repo an internal error with its traceback, as in planning."""
+    def buggy(*args: object, **kw: object) -> None:
+        raise ValueError("spool bug")
+
+    monkeypatch.setattr(worker.spool, "render", buggy)
+    work = WorkDir(tmp_path / "work")
+    settings = replace(plan_settings, work=work)
+    (orders,) = [r for r in pipeline.discover(settings) if r.name == "orders"]
+    one = worker.Worker(worker.Setup(settings, settings.render_limits, None, str(tmp_path),
+                                     spooled=True))
+    fetched = one.fetch(worker.FetchTask(orders))
+    assert fetched.commit is not None
+    planned = one.run(worker.PlanTask(orders, fetched.commit))
+    assert isinstance(planned, worker.Planned) and planned.record is None
+    assert planned.plan.outcome.kind is Kind.INTERNAL and planned.plan.outcome.log is not None
+    assert "spool bug" in Path(planned.plan.outcome.log).read_text()
+
+
 def test_a_worker_that_cannot_load_the_run_stops_the_run_with_its_reason(
         plan_settings: config.PlanSettings, tmp_path: Path) -> None:
     sources = demo.build_central(tmp_path / "central")

@@ -109,7 +109,8 @@ def plan_fleet_traced(
     With a `spool`, each repo planned has its own report files rendered by the worker that
     planned it, into the spool, and the fleet plan (and `on_done`) gets the light view of its
     plan (report/spool.py): the run's memory does not grow with whole plans. A plan taken from
-    the journal is held whole (an unchanged re-plan stays as cheap as it is)."""
+    the journal is held as its view too, when the journal keeps one: its whole plan is read
+    again only if its reports must be written."""
     _, info = make_context(settings)  # fails early, here, on a central chart that will not do
     context_key = _context_key(settings)
     # The workers' temporary files: what a killed one leaves goes with the run.

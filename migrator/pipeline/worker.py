@@ -72,23 +72,33 @@ class Worker:
             return self.fetch(task)
         try:
             plan = self.plan(task)
-            # An error may be passing: it is planned again next time, so it is not kept.
-            work = self.settings.work
-            kept = plancache.record(plan, work) if plan.verdict is not Verdict.ERROR else None
-            # Rendered here, the run's own process never holds (nor builds) the whole plan.
-            spooled = spool.render(plan, self.central, __version__) if self.spooled else None
-            view = None
-            if kept is not None:
-                light = spooled.view if spooled is not None else spool.light(plan)
-                view = plancache.view_record(plan, light, work)
-            if spooled is None:
-                return Planned(plan, kept, view=view)
-            return Planned(spooled.view, kept, spooled.texts, view)
+            try:
+                return self._planned(plan)
+            except Exception as exc:  # noqa: BLE001 - a bug after planning is the repo's too
+                work, repo = self.settings.work, task.repo
+                return Planned(RepoPlan(repo, None, crash.record(work, repo.slug, repo.name,
+                                                                 exc)), None)
         finally:
             # What this repo's planning kept for itself: else a worker's memory grows with
             # every repo it planned.
             forget_patches()
             shellwords.forget()
+
+    def _planned(self, plan: RepoPlan) -> Planned:
+        """What the run gets of `plan`: what the journal keeps of it, and with a spool, its
+        light view and its own report files instead of the whole plan."""
+        # An error may be passing: it is planned again next time, so it is not kept.
+        work = self.settings.work
+        kept = plancache.record(plan, work) if plan.verdict is not Verdict.ERROR else None
+        # Rendered here, the run's own process never holds (nor builds) the whole plan.
+        spooled = spool.render(plan, self.central, __version__) if self.spooled else None
+        view = None
+        if kept is not None:
+            light = spooled.view if spooled is not None else spool.light(plan)
+            view = plancache.view_record(plan, light, work)
+        if spooled is None:
+            return Planned(plan, kept, view=view)
+        return Planned(spooled.view, kept, spooled.texts, view)
 
 
 def serve(conn: Connection, setup: Setup) -> None:
