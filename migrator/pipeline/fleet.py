@@ -168,6 +168,7 @@ class _Run:
         self.journal = journal
         self.on_done = on_done
         self.spool = spool
+        self.reloader: _Reloader | None = None
         self.plans: deque[PlanTask] = deque()
         self.results: dict[str, RepoPlan] = {}
         self.keys: dict[str, str] = {}
@@ -207,7 +208,10 @@ class _Run:
         if self.spool is not None:
             viewed = plancache.load_view_traced(self.journal, work, repo, key)
             if viewed is not None:
-                self.spool.defer(repo.slug, functools.partial(_reload, work, repo, key),
+                if self.reloader is None:
+                    self.reloader = _Reloader(work)
+                    self.spool.close_with(self.reloader.close)
+                self.spool.defer(repo.slug, functools.partial(self.reloader.plan, repo, key),
                                  self.central)
                 return viewed
         return plancache.load_traced(self.journal, work, repo, key)
@@ -267,13 +271,27 @@ class _Run:
             self.on_done(plan)
 
 
-def _reload(work: WorkDir, repo: RepoRef, key: str) -> RepoPlan:
-    """A cached plan whole, when the run held only its view and must write its reports."""
-    with Journal.open(work) as journal:
-        plan = plancache.load(journal, work, repo, key)
-    if plan is None:
-        raise MigratorError(f"{repo.name}: its cached plan left the journal during the run")
-    return plan
+class _Reloader:
+    """Whole cached plans, for the repos whose views the run held when it must write their
+    reports after all: one journal for them all, opened on the first (the run's own is closed
+    by then)."""
+
+    def __init__(self, work: WorkDir) -> None:
+        self._work = work
+        self._journal: Journal | None = None
+
+    def plan(self, repo: RepoRef, key: str) -> RepoPlan:
+        if self._journal is None:
+            self._journal = Journal.open(self._work)
+        plan = plancache.load(self._journal, self._work, repo, key)
+        if plan is None:
+            raise MigratorError(f"{repo.name}: its cached plan left the journal during the run")
+        return plan
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
 
 
 def _plan_key(commit: str, context_key: str) -> str:

@@ -45,11 +45,15 @@ class Spooled:
 def render(plan: RepoPlan, central: CentralInfo, tool_version: str) -> Spooled | None:
     """None when the plan id's place in report.md cannot be told (the run then keeps the whole
     plan and renders its files at the end)."""
-    files = repo_files(plan, central, PLAN_ID_PLACEHOLDER, tool_version)
-    if files.report_md.count(PLAN_ID_PLACEHOLDER) != 1:
+    texts = _texts(plan, central, tool_version)
+    if texts[1].count(PLAN_ID_PLACEHOLDER) != 1:
         return None
-    return Spooled(light(plan), (files.report_json, files.report_md, files.patch,
-                                 state_item(plan)))
+    return Spooled(light(plan), texts)
+
+
+def _texts(plan: RepoPlan, central: CentralInfo, tool_version: str) -> Texts:
+    files = repo_files(plan, central, PLAN_ID_PLACEHOLDER, tool_version)
+    return files.report_json, files.report_md, files.patch, state_item(plan)
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class Spool:
         # memory instead: that costs the run memory, not its reports.
         self._held: dict[str, Texts] = {}
         self._unwritable = False
+        self._closers: list[Callable[[], None]] = []
 
     def __enter__(self) -> Spool:
         return self
@@ -105,13 +110,9 @@ class Spool:
         again)."""
         self._deferred[slug] = (load, central)
 
-    def take(self, plan: RepoPlan, central: CentralInfo) -> RepoPlan:
-        """`render` and `add` in one process: the plan to hold in place of `plan`."""
-        spooled = render(plan, central, self.tool_version)
-        if spooled is None:
-            return plan
-        self.add(plan.repo.slug, spooled.texts)
-        return spooled.view
+    def close_with(self, close: Callable[[], None]) -> None:
+        """Call `close` when the spool closes (what deferred loads read from)."""
+        self._closers.append(close)
 
     def files(self, slug: str) -> RepoFiles | None:
         texts = self._read(slug)
@@ -133,6 +134,9 @@ class Spool:
         self._entries.clear()
         self._deferred.clear()
         self._held.clear()
+        for close in self._closers:
+            close()
+        self._closers.clear()
         with suppress(OSError):  # nothing there to remove, or not a file the run made
             if self._path.is_file():
                 self._path.unlink()
@@ -147,9 +151,7 @@ class Spool:
     def _read(self, slug: str) -> tuple[str, str, str | None, str] | None:
         if slug in self._deferred:
             load, central = self._deferred.pop(slug)
-            plan = load()
-            files = repo_files(plan, central, PLAN_ID_PLACEHOLDER, self.tool_version)
-            self.add(slug, (files.report_json, files.report_md, files.patch, state_item(plan)))
+            self.add(slug, _texts(load(), central, self.tool_version))
         if slug in self._held:
             return self._held[slug]
         entry = self._entries.get(slug)

@@ -12,10 +12,10 @@ import pytest
 from migrator import config
 from migrator.cli import run_plan
 from migrator.journal import Journal
-from migrator.model import FleetPlan
+from migrator.model import CentralInfo, FleetPlan, RepoPlan
 from migrator.pipeline import plancache
 from migrator.report.planstate import save_state
-from migrator.report.spool import Spool, light
+from migrator.report.spool import Spool, light, render
 from migrator.report.write import write_reports
 from migrator.workdir import WorkDir
 from tests.report.sample import fleet
@@ -27,9 +27,18 @@ def _files(root: Path) -> dict[str, bytes]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def _taken(plan: RepoPlan, central: CentralInfo, spool: Spool) -> RepoPlan:
+    """What a worker renders (`render`) and the run adds to its spool: the plan it holds."""
+    spooled = render(plan, central, spool.tool_version)
+    if spooled is None:
+        return plan
+    spool.add(plan.repo.slug, spooled.texts)
+    return spooled.view
+
+
 def _spooled(whole: FleetPlan, spool: Spool) -> FleetPlan:
     """The fleet plan as a plan run holds it: each repo taken into the spool as it finished."""
-    return dataclasses.replace(whole, repos=tuple(spool.take(p, whole.central)
+    return dataclasses.replace(whole, repos=tuple(_taken(p, whole.central, spool)
                                                   for p in whole.repos))
 
 
@@ -75,7 +84,7 @@ def test_the_fleet_files_read_nothing_a_light_plan_leaves_out(fleet_plan: FleetP
 def test_the_spool_is_gone_once_the_run_is_done(fleet_plan: FleetPlan, tmp_path: Path) -> None:
     path = tmp_path / "plan.spool"
     with Spool(path, fleet_plan.tool_version) as spool:
-        spool.take(fleet_plan.repos[0], fleet_plan.central)
+        _taken(fleet_plan.repos[0], fleet_plan.central, spool)
         assert path.stat().st_size > 0
         assert spool.files(fleet_plan.repos[0].repo.slug) is not None
     assert not path.exists()
