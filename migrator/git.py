@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from migrator import gitindex
 from migrator.errors import GitError
 
 _URL_USERINFO = re.compile(r"([a-z][a-z0-9+.-]*://)[^/\s@]+@", re.IGNORECASE)
@@ -386,34 +387,20 @@ def patch_for(repo: Path, writes: Mapping[str, bytes | None]) -> str:
     a binary patch, which applies just as exactly.
     """
     with tempfile.TemporaryDirectory(prefix="migrator-patch-") as tmp:
-        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
-        run(["read-tree", "HEAD"], cwd=repo, env=env)
+        index = Path(tmp) / "index"
+        env = {"GIT_INDEX_FILE": str(index)}
+        run(["-c", "index.version=2", "read-tree", "HEAD"], cwd=repo, env=env)
         deleted = [rel for rel, content in writes.items() if content is None]
-        lines: list[str] = []
-        if deleted:
-            listed = run(["ls-files", "-z", "--", *deleted], cwd=repo, env=env)
-            lines += [f"0 {'0' * 40}\t{path}" for path in listed.split("\0") if path]
         added = [(rel, content) for rel, content in writes.items() if content is not None]
         objects = _plain_objects(repo, writes)
-        for i, (rel, content) in enumerate(added):
-            if objects is not None:
-                lines.append(f"100644 {_store_blob(objects, content)}\t{rel}")
-                continue
-            blob = Path(tmp) / f"blob-{i}"
-            blob.write_bytes(content)
-            # --path: the blob is what `git add` would store for that path (a repository whose
-            # .gitattributes keep LF in git and CRLF in the work tree gets LF); the user's own
-            # core.autocrlf is not the repository's business
-            sha = run(["-c", "core.autocrlf=false", "hash-object", "-w", f"--path={rel}",
-                       str(blob)], cwd=repo, env=env).strip()
-            lines.append(f"100644 {sha}\t{rel}")
-        if lines:
-            run(
-                ["update-index", "--index-info"],
-                cwd=repo,
-                env=env,
-                input_text="".join(f"{line}\n" for line in lines),
-            )
+        blobs = {rel: _store_blob(objects, content) for rel, content in added} \
+            if objects is not None else None
+        staged = gitindex.edited(index.read_bytes(), deleted, blobs) \
+            if blobs is not None else None
+        if staged is not None:
+            index.write_bytes(staged)
+        else:
+            _stage(repo, env, Path(tmp), deleted, added, blobs)
         raw = _cached_diff(repo, env)
         try:
             return raw.decode("utf-8")
@@ -423,6 +410,32 @@ def patch_for(repo: Path, writes: Mapping[str, bytes | None]) -> str:
         attributes.write_text("".join(f"{_attribute_pattern(path)} binary\n"
                                       for path in _not_utf8(raw, repo, env)))
         return _cached_diff(repo, env, attributes).decode("utf-8")
+
+
+def _stage(repo: Path, env: Mapping[str, str], tmp: Path, deleted: list[str],
+           added: list[tuple[str, bytes]], blobs: Mapping[str, str] | None) -> None:
+    """Stage the change in the index `env` names with git: what `gitindex.edited` leaves
+    (pathspec magic in a deleted path, a file where a folder was, an index of another
+    version). `blobs`: the added contents' ids, already stored; None to store them with git."""
+    lines: list[str] = []
+    if deleted:
+        listed = run(["ls-files", "-z", "--", *deleted], cwd=repo, env=env)
+        lines += [f"0 {'0' * 40}\t{path}" for path in listed.split("\0") if path]
+    for i, (rel, content) in enumerate(added):
+        if blobs is not None:
+            lines.append(f"100644 {blobs[rel]}\t{rel}")
+            continue
+        blob = tmp / f"blob-{i}"
+        blob.write_bytes(content)
+        # --path: the blob is what `git add` would store for that path (a repository whose
+        # .gitattributes keep LF in git and CRLF in the work tree gets LF); the user's own
+        # core.autocrlf is not the repository's business
+        sha = run(["-c", "core.autocrlf=false", "hash-object", "-w", f"--path={rel}",
+                   str(blob)], cwd=repo, env=env).strip()
+        lines.append(f"100644 {sha}\t{rel}")
+    if lines:
+        run(["update-index", "--index-info"], cwd=repo, env=env,
+            input_text="".join(f"{line}\n" for line in lines))
 
 
 def _plain_objects(repo: Path, writes: Mapping[str, bytes | None]) -> Path | None:

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -27,6 +26,7 @@ from ruamel.yaml.tokens import CommentToken
 from migrator import tree
 from migrator.mapping import Rule
 from migrator.model import ValueDecision
+from migrator.ruamelyaml import YAML
 from migrator.yamlguard import GuardedComposer
 
 _WHY = {

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml as pyyaml
-from ruamel.yaml import YAML
 from ruamel.yaml.nodes import ScalarNode
 
 from migrator.locate.refs.lenient import (
@@ -37,6 +36,7 @@ from migrator.locate.refs.lenient import (
 )
 from migrator.locate.refs.located import Located, Tagged
 from migrator.model import Notice
+from migrator.ruamelyaml import YAML
 from migrator.yamlguard import Budget, libyaml_limit
 
 _STR = "tag:yaml.org,2002:str"

@@ -26,13 +26,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from migrator.errors import RepoError, yaml_error
 from migrator.model import Notice, NoticeKind
+from migrator.ruamelyaml import YAML
 from migrator.yamlguard import GuardedComposer, YamlLimitError, refused
 
 _MERGE = "tag:yaml.org,2002:merge"
