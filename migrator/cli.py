@@ -184,7 +184,8 @@ def run_plan(settings: config.PlanSettings, quiet: bool = False,
     proposing."""
 
     pipeline.check_settings(settings)
-    repos = pipeline.discover(settings)
+    listing = pipeline.discover_listing(settings)
+    repos = list(listing.repos)
     counts: Counter[str] = Counter()
     progress = Progress(
         TextColumn("[bold]plan"), BarColumn(), MofNCompleteColumn(),
@@ -212,7 +213,7 @@ def run_plan(settings: config.PlanSettings, quiet: bool = False,
                 fleet, digest = pipeline.plan_fleet_traced(
                     repos, settings, on_done=done, git_env=pipeline.git_env(settings),
                     stop=signals.stop if signals is not None else None,
-                    spool=None if whole else spool)
+                    spool=None if whole else spool, activity=listing.activity)
             finally:
                 if signals is not None:
                     signals.planning = False

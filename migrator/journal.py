@@ -1,6 +1,6 @@
 """The run journal: a SQLite file in the work directory (stdlib sqlite3, WAL mode).
 
-Three kinds of rows:
+Four kinds of rows:
 
 - stage results per repo, keyed by the hash of the stage's inputs, so a re-run can skip work
   whose inputs did not change;
@@ -9,7 +9,9 @@ Three kinds of rows:
   process killed at any instant (kill -9) leaves at worst an intent without an outcome, which
   the next run resolves by looking at the remote before acting again;
 - the latest proposal per repo (branch, pushed commit, MR iid and URL, status), which `status`
-  and the next `apply` read.
+  and the next `apply` read;
+- the last successful fetch per GitLab project (clone URL, branch, commit, the listing's
+  `last_activity_at`, when), which lets a re-plan leave a project that did not move unfetched.
 
 No secret value is stored: every payload goes through the redactor (key names and value
 shapes, `migrator.redact`) and any value registered with `forbid` (the GitLab token) is
@@ -83,6 +85,14 @@ CREATE TABLE IF NOT EXISTS proposals (
     cause TEXT NOT NULL DEFAULT '',
     updated REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS fetches (
+    repo TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    branch TEXT,
+    commit_sha TEXT NOT NULL,
+    activity TEXT NOT NULL,
+    fetched_at TEXT NOT NULL
+);
 """
 
 
@@ -98,6 +108,19 @@ class Effect:
     status: EffectStatus
     outcome: dict[str, Any] = field(default_factory=dict)
     cause: str = ""
+
+
+@dataclass(frozen=True)
+class FetchRecord:
+    """A GitLab project's last successful fetch: what the listing said of it then, and what it
+    brought. A later run reads it to decide whether the project must be fetched again."""
+
+    repo: str  # the slug
+    url: str  # the clone URL fetched from (never with credentials: scrubbed when stored)
+    branch: str | None  # the default branch fetched
+    commit: str  # what the fetch brought
+    activity: str  # the project's `last_activity_at` in the listing the fetch followed
+    fetched_at: str  # ISO 8601, UTC: when the fetch started, by this machine's clock
 
 
 @dataclass(frozen=True)
@@ -357,6 +380,28 @@ class Journal:
                 "SELECT repo, branch, status, project_id, plan_hash, commit_sha, mr_iid, "
                 "mr_url, cause FROM proposals ORDER BY repo").fetchall()
         return [Proposal(*row) for row in rows]
+
+    # fetches -----------------------------------------------------------------------------
+
+    def record_fetch(self, record: FetchRecord) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO fetches (repo, url, branch, commit_sha, activity, "
+                "fetched_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (record.repo, self._scrub(record.url), record.branch, record.commit,
+                 record.activity, record.fetched_at))
+
+    def fetch_record(self, repo: str) -> FetchRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT repo, url, branch, commit_sha, activity, fetched_at FROM fetches "
+                "WHERE repo = ?", (repo,)).fetchone()
+        return None if row is None else FetchRecord(*row)
+
+    def forget_fetch(self, repo: str) -> None:
+        """The repo's last fetch is not to be relied on (it failed, or left nothing to check)."""
+        with self._lock:
+            self._db.execute("DELETE FROM fetches WHERE repo = ?", (repo,))
 
     # internals ---------------------------------------------------------------------------
 

@@ -12,6 +12,11 @@ Filters, applied alike to group members and listed projects:
 Only projects that live under the group are listed (projects merely shared with it are not).
 The order is `path_with_namespace`, so runs and shards see the fleet the same way.
 
+With the fleet, `list_fleet` keeps what the listing said of each project's `last_activity_at`:
+a re-plan uses it to leave unfetched a project that cannot have moved (pipeline/activity.py).
+It is kept beside the RepoRefs, not in them, since a RepoRef is printed into the reports and
+the fleet digest, which must not change with a stamp.
+
 What a bad GitLab answer costs (too large, not JSON, an HTML page, entries that are not
 projects): the group listing is the fleet, so a listing that fails stops discovery with the
 group, the page and the cause (planning the pages that did arrive would publish a fleet report
@@ -24,7 +29,7 @@ the GitLab instance (and not an allowed clone host) is kept but unavailable, so 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gitlab
@@ -51,8 +56,22 @@ class GitLabFleetSettings:
     exclude: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Listing:
+    """The fleet's projects, and each one's `last_activity_at` as the listing gave it (by slug;
+    a project whose answer held no such string is not in `activity`)."""
+
+    repos: tuple[RepoRef, ...]
+    activity: Mapping[str, str] = field(default_factory=dict)
+
+
 def list_repos(settings: GitLabFleetSettings, client: gitlab.Gitlab | None = None) -> list[RepoRef]:
     """The fleet's projects as RepoRefs, filtered and sorted by path_with_namespace."""
+    return list(list_fleet(settings, client).repos)
+
+
+def list_fleet(settings: GitLabFleetSettings, client: gitlab.Gitlab | None = None) -> Listing:
+    """`list_repos`, with what the same answers said of each project's last activity."""
     if settings.group is None and not settings.projects:
         raise ConfigError("GitLab fleet: give a group or a list of projects")
     scope = CloneScope.of(settings.gitlab.url, settings.gitlab.allowed_clone_hosts)
@@ -67,7 +86,10 @@ def list_repos(settings: GitLabFleetSettings, client: gitlab.Gitlab | None = Non
     kept = sorted((p for p in found.values() if _wanted(p, settings)),
                   key=lambda p: str(p["path_with_namespace"]))
     slugs = unique_slugs(str(p["path_with_namespace"]) for p in kept)
-    return [_repo_ref(p, slug, scope) for p, slug in zip(kept, slugs, strict=True)]
+    repos = tuple(_repo_ref(p, slug, scope) for p, slug in zip(kept, slugs, strict=True))
+    activity = {slug: p["last_activity_at"] for p, slug in zip(kept, slugs, strict=True)
+                if isinstance(p.get("last_activity_at"), str) and not p.get("_unavailable")}
+    return Listing(repos, activity)
 
 
 def _group_projects(gl: gitlab.Gitlab, group: str,

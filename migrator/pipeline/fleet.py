@@ -22,6 +22,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from migrator import __version__, codec
@@ -33,7 +34,15 @@ from migrator.journal import Journal
 from migrator.lineage.catalog import load_catalog
 from migrator.model import CentralInfo, FleetPlan, Kind, Outcome, RepoPlan, RepoRef
 from migrator.pipeline import plancache
-from migrator.pipeline.inputs import clone_scope, fetch, git_env, known_commit, make_context
+from migrator.pipeline.activity import fetch_record, utc_now
+from migrator.pipeline.inputs import (
+    clone_scope,
+    fetch,
+    git_env,
+    known_commit,
+    known_listed_commit,
+    make_context,
+)
 from migrator.pipeline.pool import Finished, Pool, Stopped
 from migrator.pipeline.tasks import Fetched, FetchTask, Planned, PlanTask, Setup
 from migrator.report.spool import Spool
@@ -61,21 +70,36 @@ def discover(settings: PlanSettings) -> list[RepoRef]:
                           settings.shard)
 
 
+def discover_listing(settings: PlanSettings) -> gitlab_fleet.Listing:
+    """`discover`, with each GitLab project's last activity as the listing gave it (none for a
+    local fleet): what `plan_fleet` takes to leave unmoved projects unfetched."""
+    return _listing(settings.fleet, settings.gitlab, settings.include, settings.exclude,
+                    settings.shard)
+
+
 def discover_fleet(fleet: Path | None, gitlab: GitLabOptions | None,
                    include: Sequence[str] = (), exclude: Sequence[str] = (),
                    shard: tuple[int, int] | None = None) -> list[RepoRef]:
     """The fleet (a GitLab group, or local repos), filtered, this shard's part only."""
+    return list(_listing(fleet, gitlab, include, exclude, shard).repos)
+
+
+def _listing(fleet: Path | None, gitlab: GitLabOptions | None, include: Sequence[str],
+             exclude: Sequence[str], shard: tuple[int, int] | None) -> gitlab_fleet.Listing:
     if gitlab is not None:
-        repos = gitlab_fleet.list_repos(gitlab_fleet.GitLabFleetSettings(
+        listing = gitlab_fleet.list_fleet(gitlab_fleet.GitLabFleetSettings(
             gitlab.client_settings(), group=gitlab.group,
             projects=gitlab.projects, include_archived=gitlab.include_archived,
             include_forks=gitlab.include_forks, topics=gitlab.topics, include=tuple(include),
             exclude=tuple(exclude)))
     elif fleet is not None:
-        repos = local.list_repos(local.LocalFleetSettings(fleet, tuple(include), tuple(exclude)))
+        listing = gitlab_fleet.Listing(tuple(local.list_repos(
+            local.LocalFleetSettings(fleet, tuple(include), tuple(exclude)))))
     else:
         raise ConfigError("no fleet: give --fleet or --gitlab-url")
-    return [r for r in repos if in_shard(r, shard)]
+    repos = tuple(r for r in listing.repos if in_shard(r, shard))
+    return gitlab_fleet.Listing(repos, {r.slug: listing.activity[r.slug] for r in repos
+                                        if r.slug in listing.activity})
 
 
 def plan_fleet(
@@ -84,9 +108,10 @@ def plan_fleet(
     on_done: OnDone | None = None,
     git_env: Mapping[str, str] | None = None,
     stop: threading.Event | None = None,
+    activity: Mapping[str, str] | None = None,
 ) -> FleetPlan:
     """`plan_fleet_traced` without the digest."""
-    return plan_fleet_traced(repos, settings, on_done, git_env, stop)[0]
+    return plan_fleet_traced(repos, settings, on_done, git_env, stop, activity=activity)[0]
 
 
 def plan_fleet_traced(
@@ -96,6 +121,7 @@ def plan_fleet_traced(
     git_env: Mapping[str, str] | None = None,
     stop: threading.Event | None = None,
     spool: Spool | None = None,
+    activity: Mapping[str, str] | None = None,
 ) -> tuple[FleetPlan, str | None]:
     """Plan every repo in `settings.jobs` worker processes. A repo whose inputs (its HEAD, the
     central chart, the mappings, the settings, the tool's own code) are unchanged since an
@@ -110,7 +136,11 @@ def plan_fleet_traced(
     planned it, into the spool, and the fleet plan (and `on_done`) gets the light view of its
     plan (report/spool.py): the run's memory does not grow with whole plans. A plan taken from
     the journal is held as its view too, when the journal keeps one: its whole plan is read
-    again only if its reports must be written."""
+    again only if its reports must be written.
+
+    `activity` is each GitLab project's `last_activity_at` as discovery listed it
+    (`discover_listing`): a project whose stamp proves it has not moved since its last fetch
+    is not fetched again (pipeline/activity.py)."""
     _, info = make_context(settings)  # fails early, here, on a central chart that will not do
     context_key = _context_key(settings)
     # The workers' temporary files: what a killed one leaves goes with the run.
@@ -119,7 +149,7 @@ def plan_fleet_traced(
             Pool(min(max(1, settings.jobs), max(1, len(repos))),
                  Setup(settings, settings.render_limits, dict(git_env) if git_env else None,
                        tmp, spooled=spool is not None)) as pool:
-        run = _Run(settings, context_key, journal, on_done, spool, info)
+        run = _Run(settings, context_key, journal, on_done, spool, info, activity or {})
         fetches = deque(FetchTask(r) for r in repos)
         while run.plans or fetches or pool.busy():
             if stop is not None and stop.is_set():
@@ -161,7 +191,9 @@ class _Run:
     """What the run does with each event of its pool: the journal is read and written here."""
 
     def __init__(self, settings: PlanSettings, context_key: str, journal: Journal,
-                 on_done: OnDone | None, spool: Spool | None, central: CentralInfo) -> None:
+                 on_done: OnDone | None, spool: Spool | None, central: CentralInfo,
+                 activity: Mapping[str, str],
+                 clock: Callable[[], datetime] = utc_now) -> None:
         self.settings = settings
         self.central = central
         self.context_key = context_key
@@ -173,11 +205,15 @@ class _Run:
         self.results: dict[str, RepoPlan] = {}
         self.keys: dict[str, str] = {}
         self.tokens: dict[str, str | None] = {}  # digest of each plan as the journal holds it
+        self.activity = activity  # slug -> the GitLab listing's last_activity_at
+        self.clock = clock
+        self.fetching: dict[str, datetime] = {}  # slug -> when its fetch was handed out
 
     def feed(self, pool: Pool, fetches: deque[FetchTask], stop: threading.Event | None) -> None:
         """Give every idle worker a task: a fetched repo is planned before the next is fetched
         (few clones wait). A repo whose clone already holds the commit its source's HEAD
-        names, as read from both repos' files, is not fetched: its plan is the journal's when
+        names, as read from both repos' files, is not fetched, nor a GitLab project whose
+        listing proves it unmoved since its clone was fetched: its plan is the journal's when
         its inputs are unchanged."""
         while pool.idle() and (self.plans or fetches):
             if stop is not None and stop.is_set():
@@ -187,12 +223,20 @@ class _Run:
                 continue
             task = fetches.popleft()
             if not self._unchanged(task.repo):
+                self._fetching(task.repo)
                 pool.give(task)
 
     def _unchanged(self, repo: RepoRef) -> bool:
-        if self.settings.fresh or self.settings.gitlab is not None:
+        if self.settings.fresh:
             return False
-        commit = known_commit(repo, self.settings.work)
+        listed = self.activity.get(repo.slug)
+        if listed is not None:
+            commit = known_listed_commit(repo, self.settings.work, listed,
+                                         self.journal.fetch_record(repo.slug), self.clock())
+        elif self.settings.gitlab is None:
+            commit = known_commit(repo, self.settings.work)
+        else:
+            commit = None
         if commit is None:
             return False
         cached = self._cached(repo, _plan_key(commit, self.context_key))
@@ -229,6 +273,7 @@ class _Run:
 
     def _fetched(self, repo: RepoRef, fetched: Fetched) -> None:
         work = self.settings.work
+        self._remember_fetch(repo, fetched.commit)
         if fetched.commit is None:
             failed = RepoPlan(repo, None, Outcome(Kind.FETCH_FAILED, detail=fetched.error))
             self._done(plancache.shown(failed, work))
@@ -241,6 +286,21 @@ class _Run:
                 self._done(*cached)
                 return
         self.plans.append(PlanTask(repo, fetched.commit))
+
+    def _fetching(self, repo: RepoRef) -> None:
+        """A GitLab project's fetch starts now. Its last record goes first: a fetch that never
+        ends (a stop, a kill) leaves the project to be fetched again."""
+        if repo.slug in self.activity or self.settings.gitlab is not None:
+            self.journal.forget_fetch(repo.slug)
+            self.fetching[repo.slug] = self.clock()
+
+    def _remember_fetch(self, repo: RepoRef, commit: str | None) -> None:
+        """What the next run needs to leave a GitLab project unfetched if it does not move."""
+        started = self.fetching.pop(repo.slug, None)
+        record = None if commit is None or started is None else fetch_record(
+            repo, commit, self.activity.get(repo.slug), started)
+        if record is not None:
+            self.journal.record_fetch(record)
 
     def _planned(self, planned: Planned) -> None:
         plan, key = planned.plan, self.keys.get(planned.plan.repo.slug)

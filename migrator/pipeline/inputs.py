@@ -5,15 +5,18 @@ and once in each planning worker."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 
 from migrator import credentials, git
 from migrator.config import PlanSettings
 from migrator.errors import GitError
+from migrator.journal import FetchRecord
 from migrator.lineage.catalog import load_catalog
 from migrator.lineage.match import DEFAULT_MIN_LINEAGE
 from migrator.mapping import load_mappings
 from migrator.model import CentralInfo, RepoRef
+from migrator.pipeline.activity import unmoved_commit
 from migrator.pipeline.context import Context
 from migrator.workdir import WorkDir
 
@@ -109,3 +112,16 @@ def known_commit(repo: RepoRef, work: WorkDir) -> str | None:
     if git.read_origin_url(clone) != git.as_url(url):
         return None
     return source.commit
+
+
+def known_listed_commit(repo: RepoRef, work: WorkDir, listed: str | None,
+                        record: FetchRecord | None, now: datetime) -> str | None:
+    """The commit a fetch of the GitLab project `repo` would bring, when its listing's
+    `last_activity_at` (`listed`) proves it has not moved since the fetch `record` names and
+    its clone in `work` still holds that fetch (HEAD and origin read from its files, no git
+    process): see pipeline/activity.py. None when anything is in doubt: fetch it."""
+    if listed is None or record is None:
+        return None
+    clone = work.clone(repo.slug)
+    return unmoved_commit(repo, listed, record, git.read_head(clone), git.read_origin_url(clone),
+                          now)

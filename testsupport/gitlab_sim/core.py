@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from testsupport.gitlab_sim.gitops import Git, Identity, Repo
@@ -20,8 +21,13 @@ from testsupport.gitlab_sim.state import (
     Project,
     Store,
     User,
+    iso,
     now_iso,
 )
+
+# GitLab's Event::RESET_PROJECT_ACTIVITY_INTERVAL (app/models/event.rb): an event moves its
+# project's last_activity_at only when the stamp is at least this old.
+ACTIVITY_INTERVAL = timedelta(hours=1)
 
 # GitLab's MergeRequest::DRAFT_REGEX (the `WIP:` prefixes were retired in GitLab 16).
 _DRAFT = re.compile(r"^\s*(\[draft\]|\(draft\)|draft:)\s*", re.IGNORECASE)
@@ -117,7 +123,13 @@ class Core:
         return mr
 
     def touch(self, project: Project) -> None:
-        project.last_activity_at = now_iso()
+        """An event of `project` (a push, an MR, a note...): its last_activity_at becomes now,
+        unless it is less than an hour old. GitLab throttles that write
+        (`Event#reset_project_activity`: `WHERE last_activity_at <= 1.hour.ago`), so a push
+        within the hour after the last recorded activity leaves the stamp where it was."""
+        now = datetime.now(UTC)
+        if datetime.fromisoformat(project.last_activity_at) <= now - ACTIVITY_INTERVAL:
+            project.last_activity_at = iso(now)
 
     # -- merge requests --------------------------------------------------------------------------
 

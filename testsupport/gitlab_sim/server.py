@@ -21,7 +21,6 @@ from testsupport.gitlab_sim import api, githttp
 from testsupport.gitlab_sim.core import Core
 from testsupport.gitlab_sim.faults import Answer, Faults, RequestInfo
 from testsupport.gitlab_sim.routing import API_PREFIX
-from testsupport.gitlab_sim.state import now_iso
 
 
 class LoggedRequest(NamedTuple):
@@ -185,7 +184,7 @@ class App:
                 chosen = next((b for b in ("main", "master") if b in refs), next(iter(refs)))
                 project.default_branch = chosen
                 self.core.repo(project).set_head(chosen)
-            project.last_activity_at = now_iso()
+            self.core.touch(project)
 
 
 def _client_key(headers: Mapping[str, str], query: Mapping[str, str], addr: str) -> str:

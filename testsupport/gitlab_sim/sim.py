@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
@@ -32,6 +33,7 @@ from testsupport.gitlab_sim.state import (
     Store,
     Token,
     User,
+    iso,
     now_iso,
 )
 
@@ -313,6 +315,21 @@ class GitLabSim:
                 raise NotFound(f"no group {group!r}")
             if ns.id not in target.shared_with_group_ids:
                 target.shared_with_group_ids.append(ns.id)
+
+    def set_last_activity(self, project: Project | int | str, when: datetime) -> str:
+        """Set the project's `last_activity_at` to `when` (aware); returns it as the API shows
+        it. GitLab moves the stamp on an event only when it is an hour old or more, so a test
+        that wants a push to show in the listing ages the project first."""
+        with self.store.lock:
+            target = self.store.project_by_ref(project)
+            target.last_activity_at = iso(when)
+            return target.last_activity_at
+
+    def age_project(self, project: Project | int | str,
+                    by: timedelta = timedelta(hours=2)) -> str:
+        """Move the project's `last_activity_at` back by `by` (see `set_last_activity`)."""
+        stamp = datetime.fromisoformat(self.project(project).last_activity_at)
+        return self.set_last_activity(project, stamp - by)
 
     def set_pipeline(
         self,

@@ -17,7 +17,12 @@ from pathlib import Path
 
 def now_iso() -> str:
     """GitLab's timestamp shape: UTC, milliseconds, `Z`."""
-    stamp = datetime.now(UTC)
+    return iso(datetime.now(UTC))
+
+
+def iso(when: datetime) -> str:
+    """`when` (aware) in GitLab's timestamp shape."""
+    stamp = when.astimezone(UTC)
     return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
 
 
