@@ -29,6 +29,9 @@ _STAGE = 0x3000
 # Characters git's pathspecs read as wildcards or magic: a deleted path holding one is matched
 # by git as a pattern, which this module does not imitate.
 _PATHSPEC_SPECIAL = frozenset("*?[]\\:")
+# What an entry of a plain index is: a file, an executable, a symlink, a submodule. A sparse
+# index also holds folders (040000), which this module does not edit.
+_ENTRY_MODES = frozenset({0o100644, 0o100755, 0o120000, 0o160000})
 
 
 def edited(index: bytes, deleted: list[str], added: Mapping[str, str]) -> bytes | None:
@@ -51,7 +54,8 @@ def edited(index: bytes, deleted: list[str], added: Mapping[str, str]) -> bytes 
 
 def _entries(index: bytes) -> dict[bytes, bytes] | None:
     """Each entry's path and raw bytes, or None for an index this module does not write back
-    (another version, a conflict stage, an extended entry, a path of 4095 bytes or more)."""
+    (another version, a conflict stage, an extended entry, a folder entry of a sparse index, a
+    path of 4095 bytes or more)."""
     if len(index) < _HEADER.size + 20:
         return None
     signature, version, count = _HEADER.unpack_from(index)
@@ -62,8 +66,10 @@ def _entries(index: bytes) -> dict[bytes, bytes] | None:
     for _ in range(count):
         if at + _FIXED > len(index) - 20:
             return None
+        (mode,) = struct.unpack_from(">L", index, at + 24)
         (flags,) = struct.unpack_from(">H", index, at + 60)
-        if flags & (_EXTENDED | _STAGE) or flags & _NAME_MASK == _NAME_MASK:
+        if flags & (_EXTENDED | _STAGE) or flags & _NAME_MASK == _NAME_MASK \
+                or mode not in _ENTRY_MODES:
             return None
         end = at + _FIXED + (flags & _NAME_MASK)
         size = _entry_size(flags & _NAME_MASK)

@@ -137,6 +137,9 @@ def test_an_index_of_another_version_or_with_a_conflict_is_left_to_git(tmp_path:
     (flags,) = struct.unpack_from(">H", data, flags_at)
     staged = data[:flags_at] + struct.pack(">H", flags | 0x1000) + data[flags_at + 2:]
     assert gitindex.edited(staged, [], {}) is None
+    mode_at = 12 + 24  # a sparse index's folder entry: mode 040000
+    folder = data[:mode_at] + struct.pack(">L", 0o040000) + data[mode_at + 4:]
+    assert gitindex.edited(folder, [], {}) is None
     assert gitindex.edited(b"not an index", [], {}) is None
 
 
@@ -154,3 +157,16 @@ def test_the_index_written_is_one_git_reads(tmp_path: Path) -> None:
         f"100644 {_git(repo, 'rev-parse', 'HEAD:keep.txt').strip()} 0\tkeep.txt",
         f"100644 {blob} 0\tvalues/v.yaml"]
     _git(repo, "fsck", "--no-progress", "--cache", env=env)
+
+
+def test_symlinks_and_submodules_in_the_tree_stay_as_they_are(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = _repo(tmp_path / "repo", {"chart/Chart.yaml": b"name: a\n", "deploy.sh": b"x\n"})
+    (repo / "link").symlink_to("deploy.sh")
+    _git(repo, "add", "link")
+    sub = _git(repo, "rev-parse", "HEAD").strip()
+    _git(repo, "update-index", "--add", "--cacheinfo", f"160000,{sub},vendor/lib")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "more")
+    writes: dict[str, bytes | None] = {"chart": None, "values/values.yaml": b"a: 1\n"}
+    assert _staged_in_process(repo, writes)
+    assert git.patch_for(repo, writes) == _patch_staged_by_git(repo, writes, monkeypatch)
