@@ -417,13 +417,15 @@ def _stage(repo: Path, env: Mapping[str, str], tmp: Path, deleted: list[str],
     """Stage the change in the index `env` names with git: what `gitindex.edited` leaves
     (pathspec magic in a deleted path, a file where a folder was, an index of another
     version). `blobs`: the added contents' ids, already stored; None to store them with git."""
-    lines: list[str] = []
+    # Paths as bytes throughout: a name that is not UTF-8 is staged as it is (a path as
+    # os.walk gives it, undecodable bytes escaped, is given back to git as those bytes).
+    records: list[bytes] = []
     if deleted:
-        listed = run(["ls-files", "-z", "--", *deleted], cwd=repo, env=env)
-        lines += [f"0 {'0' * 40}\t{path}" for path in listed.split("\0") if path]
+        listed = run_bytes(["ls-files", "-z", "--", *deleted], cwd=repo, env=env)
+        records += [b"0 " + b"0" * 40 + b"\t" + path for path in listed.split(b"\0") if path]
     for i, (rel, content) in enumerate(added):
         if blobs is not None:
-            lines.append(f"100644 {blobs[rel]}\t{rel}")
+            records.append(f"100644 {blobs[rel]}\t".encode() + os.fsencode(rel))
             continue
         blob = tmp / f"blob-{i}"
         blob.write_bytes(content)
@@ -432,10 +434,11 @@ def _stage(repo: Path, env: Mapping[str, str], tmp: Path, deleted: list[str],
         # core.autocrlf is not the repository's business
         sha = run(["-c", "core.autocrlf=false", "hash-object", "-w", f"--path={rel}",
                    str(blob)], cwd=repo, env=env).strip()
-        lines.append(f"100644 {sha}\t{rel}")
-    if lines:
-        run(["update-index", "--index-info"], cwd=repo, env=env,
-            input_text="".join(f"{line}\n" for line in lines))
+        records.append(f"100644 {sha}\t".encode() + os.fsencode(rel))
+    if records:
+        # -z: records end with NUL, so no path is read as a C-quoted one
+        run_bytes(["update-index", "-z", "--index-info"], cwd=repo, env=env,
+                  input_bytes=b"".join(record + b"\0" for record in records))
 
 
 def _plain_objects(repo: Path, writes: Mapping[str, bytes | None]) -> Path | None:

@@ -18,6 +18,7 @@ the work tree.
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 from collections.abc import Mapping
 
@@ -41,10 +42,11 @@ def edited(index: bytes, deleted: list[str], added: Mapping[str, str]) -> bytes 
     entries = _entries(index)
     if entries is None or not all(_plain_path(p) for p in [*deleted, *added]):
         return None
-    drop = tuple(p.encode() for p in deleted)
+    # as git gets them from argv: a name that is not UTF-8 keeps its bytes (surrogateescape)
+    drop = tuple(os.fsencode(p) for p in deleted)
     kept = {name: raw for name, raw in entries.items()
             if not any(name == d or name.startswith(d + b"/") for d in drop)}
-    new = {path.encode(): _entry(path.encode(), blob) for path, blob in added.items()}
+    new = {os.fsencode(path): _entry(os.fsencode(path), blob) for path, blob in added.items()}
     if any(_conflicts(name, kept, new) for name in new):
         return None
     kept.update(new)
@@ -93,7 +95,7 @@ def _entry_size(name_length: int) -> int:
 
 def _plain_path(path: str) -> bool:
     parts = path.split("/")
-    return (0 < len(path.encode()) < _NAME_MASK and not _PATHSPEC_SPECIAL & set(path)
+    return (0 < len(os.fsencode(path)) < _NAME_MASK and not _PATHSPEC_SPECIAL & set(path)
             and all(part not in ("", ".", "..") for part in parts))
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import subprocess
 from pathlib import Path
@@ -170,3 +171,26 @@ def test_symlinks_and_submodules_in_the_tree_stay_as_they_are(
     writes: dict[str, bytes | None] = {"chart": None, "values/values.yaml": b"a: 1\n"}
     assert _staged_in_process(repo, writes)
     assert git.patch_for(repo, writes) == _patch_staged_by_git(repo, writes, monkeypatch)
+
+
+def test_a_name_that_is_not_utf8_keeps_its_bytes(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "repo"
+    folder = os.fsdecode(b"caf\xe9")  # a Latin-1 folder name, as os.walk gives it
+    repo = _repo(root, {f"{folder}/Chart.yaml": b"name: a\n", "deploy.sh": b"x\n"})
+    for writes in ({folder: None, "values/values.yaml": b"a: 1\n"},
+                   {f"{folder}/new.yaml": b"n\n"}):
+        assert _staged_in_process(repo, writes)
+        assert git.patch_for(repo, writes) == _patch_staged_by_git(repo, writes, monkeypatch)
+
+
+def test_git_staging_keeps_the_bytes_of_a_name_that_is_not_utf8_too(tmp_path: Path) -> None:
+    folder = os.fsdecode(b"caf\xe9")
+    # .gitattributes: blobs go through `git hash-object`, the change through git's staging
+    repo = _repo(tmp_path / "repo", {f"{folder}/Chart.yaml": b"name: a\n",
+                                     ".gitattributes": b"*.txt text\n"})
+    patch = git.patch_for(repo, {folder: None, f"{folder}-values/v.yaml": b"a: 1\n"})
+    check = subprocess.run(["git", "apply", "--check", "-"], cwd=repo, input=patch.encode(),
+                           capture_output=True, check=False)
+    assert check.returncode == 0, check.stderr.decode()
+    assert "caf\\351/Chart.yaml" in patch and "caf\\351-values/v.yaml" in patch
