@@ -3,6 +3,7 @@ its text changes, ticks acted on by apply and cleared by status, a person's edit
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -224,6 +225,9 @@ def test_recreate_opens_a_new_mr_where_people_closed_one_and_rebase_rebuilds_the
                              "platform/apps/payments", "rebase")
     issue.save()
     head = fleet.sim.branches("platform/apps/payments")[payments.source_branch]
+    # A commit's time is in whole seconds: rebuilt in the second the branch was made, on the
+    # same target head, the branch would be the very same commit, with nothing to push.
+    _next_second()
 
     fleet.sim.reset_log()
     done = apply_with_ticks(fleet)
@@ -282,3 +286,9 @@ def test_a_ticked_repo_goes_first_and_does_not_use_up_the_canary(fleet: Fleet) -
     assert done[held[-1]] == "created"
     assert done[held[0]] == "created"  # the canary's one new MR, besides the asked one
     assert [done[r] for r in held[1:-1]] == ["deferred"] * (len(held) - 2)
+
+
+def _next_second() -> None:
+    now = int(time.time())
+    while int(time.time()) == now:
+        time.sleep(0.02)
