@@ -233,14 +233,11 @@ class _Run:
     def _unchanged(self, repo: RepoRef) -> bool:
         if self.settings.fresh:
             return False
-        listed = self.activity.get(repo.slug)
-        if listed is not None:
-            commit = known_listed_commit(repo, self.settings.work, listed,
-                                         self.journal.fetch_record(repo.slug), self.clock())
-        elif self.settings.gitlab is None:
+        if self.settings.gitlab is None:
             commit = known_commit(repo, self.settings.work)
         else:
-            commit = None
+            commit = known_listed_commit(repo, self.settings.work, self.activity.get(repo.slug),
+                                         self.journal.fetch_record(repo.slug), self.clock())
         if commit is None:
             return False
         cached = self._cached(repo, _plan_key(commit, self.context_key))
@@ -294,7 +291,7 @@ class _Run:
     def _fetching(self, repo: RepoRef) -> None:
         """A GitLab project's fetch starts now. Its last record goes first: a fetch that never
         ends (a stop, a kill) leaves the project to be fetched again."""
-        if repo.slug in self.activity or self.settings.gitlab is not None:
+        if self.settings.gitlab is not None:  # only GitLab listings carry an activity stamp
             self.journal.forget_fetch(repo.slug)
             self.fetching[repo.slug] = self.clock()
 
