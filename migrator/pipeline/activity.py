@@ -74,7 +74,7 @@ def unmoved_commit(repo: RepoRef, listed: str | None, record: FetchRecord | None
         return None
     if held is None or held.branch != record.branch or held.commit != record.commit:
         return None
-    if origin is None or origin != git.as_url(repo.url):
+    if not git.is_origin(origin, repo.url):
         return None
     stamp, fetched = parse_stamp(record.activity), parse_stamp(record.fetched_at)
     if stamp is None or fetched is None or fetched > now + CLOCK_SKEW:

@@ -109,7 +109,7 @@ def known_commit(repo: RepoRef, work: WorkDir) -> str | None:
     held = git.read_head(clone)
     if held is None or held.commit != source.commit:
         return None
-    if git.read_origin_url(clone) != git.as_url(url):
+    if not git.is_origin(git.read_origin_url(clone), url):
         return None
     return source.commit
 
