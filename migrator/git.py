@@ -273,8 +273,16 @@ def _plain_file(path: Path, limit: int = 16 << 20) -> str | None:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
             return None
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(limit + 1)
+        # os.read, not a file object: a re-plan reads a few of these per repo, and the
+        # buffered reader cost more than the reads
+        data = os.read(fd, info.st_size + 1)
+        while info.st_size < len(data) <= limit:  # it grew since: read on, to the limit
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            data += chunk
+        if len(data) > limit:
+            return None
     except OSError:
         return None
     finally:
@@ -333,10 +341,10 @@ def is_origin(origin: str | None, location: str) -> bool:
     local repository cloned by path (`clone_or_update`), that path."""
     if origin is None:
         return False
-    if origin == as_url(location):
-        return True
-    source = _local_source(location)
-    return source is not None and origin == str(source)
+    if "://" in location or location.startswith("git@"):
+        return origin == location
+    path = Path(location).resolve()
+    return origin == str(path) or origin == path.as_uri()
 
 
 def clone_or_update(
