@@ -12,12 +12,14 @@ left out, with the comment lines above it), and the file keeps its line endings.
 from __future__ import annotations
 
 import io
+import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import yaml as pyyaml
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -67,22 +69,206 @@ class KeyLines:
 
 
 @dataclass(frozen=True)
+class Entries:
+    """Where each top-level entry of a plain values file (`_plain_reading`) is written: its
+    key's line, and the last line of its value that is not a comment or blank (0-based)."""
+
+    keys: tuple[str, ...]
+    first: tuple[int, ...]
+    last: tuple[int, ...]
+    flow_end: tuple[bool, ...]  # the value ends with a flow collection (`{}`, `[a, b]`)
+
+    def without_others(self, text: str, kept: Collection[str]) -> str:
+        """`text` without the top-level entries not in `kept` but the first and the last. An
+        entry goes with the comment and blank lines above it (up to the previous entry's last
+        line), which is what the edit drops with its key; those below it stay, above the next
+        key, whose comment they are. The edit of the rest is the edit of the whole file.
+
+        Not next to a flow collection: ruamel.yaml keeps the lines after one elsewhere than
+        after any other value, so an entry that ends with one, or follows one, stays."""
+        lines = text.splitlines(keepends=True)
+        out = lines[: self.last[0] + 1]
+        before = 0  # the entry the next one kept follows
+        for i in range(1, len(self.keys)):
+            if i == len(self.keys) - 1 or self.keys[i] in kept or self.flow_end[i] \
+                    or self.flow_end[before]:
+                out += lines[self.last[i - 1] + 1: self.last[i] + 1]
+                before = i
+        return "".join(out + lines[self.last[-1] + 1:])
+
+
+@dataclass(frozen=True)
 class Reading:
     """A values file as this tool reads it: where its keys are, and, for a file a migrated one is
-    edited from, why the round-trip reader refuses it (it is then written anew)."""
+    edited from, why the round-trip reader refuses it (it is then written anew). `entries`: where
+    each top-level entry of a plain file is (`_plain_reading`); None for any other."""
 
     keys: KeyLines
     problem: str | None = None
+    entries: Entries | None = None
 
 
 def read(text: str, *, edited: bool) -> Reading:
     """The reading of a values file; one that does not parse has no key lines (whoever reads its
-    values reports that). A file the migrated one is `edited` from is read round trip once, and
-    the edit (`render_values`) takes that document; the others are only composed."""
+    values reports that). A plain file (`_plain_reading`) is read by libyaml; any other file a
+    migrated one is `edited` from is read round trip once, and the edit (`render_values`) takes
+    that document; the others are only composed."""
     if edited:
         return _READINGS.reading(text)
-    known = _READINGS.peek(text)  # read round trip already: the same keys, at no cost
-    return Reading(known.keys if known is not None else _composed_key_lines(text))
+    known = _READINGS.peek(text)  # read already: the same keys, at no cost
+    if known is not None:
+        return Reading(known.keys)
+    plain = _plain_reading(text)
+    return Reading(plain.keys if plain is not None else _composed_key_lines(text))
+
+
+# --- plain files, read by libyaml --------------------------------------------------------------
+# ruamel.yaml's round trip reads a 150-line values file in about 8 ms, and a migrated file keeps
+# a few of its keys. A plain file (below) is read by libyaml instead, which gives the same key
+# lines in a fraction of that, and the edit reads round trip only the entries it can keep
+# (`Entries.without_others`), which is the same edit. Plain: one implicit document, a block map
+# at its root whose keys start lines at column 0; no anchor, alias, tag, merge key, key written
+# twice, block scalar, directive, tab, CR, BOM or Unicode line break; every key a scalar on one
+# line. Anything else is read round trip, as before.
+
+_NOT_PLAIN = ("\t", "\r", "\x85", "\u2028", "\u2029", "\ufeff")
+_DIRECTIVE = re.compile(r"^%", re.MULTILINE)
+_COLLECTION_STARTS = (pyyaml.MappingStartEvent, pyyaml.SequenceStartEvent)
+_COLLECTION_ENDS = (pyyaml.MappingEndEvent, pyyaml.SequenceEndEvent)
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _child_path(frame: _Frame | None) -> tree.Path:
+    """The path of a collection that starts inside `frame` (at the root: none)."""
+    if frame is None:
+        return ()
+    return (*frame.path, frame.key) if frame.is_map and frame.key is not None else (
+        *frame.path, "[]")
+
+
+def _plain_reading(text: str) -> Reading | None:
+    """The reading of a plain values file, from libyaml's events; None for any other."""
+    if not pyyaml.__with_libyaml__ or any(c in text for c in _NOT_PLAIN) \
+            or _DIRECTIVE.search(text):
+        return None
+    try:
+        events = list(pyyaml.parse(text, Loader=pyyaml.CSafeLoader))
+        return _PlainWalk(text).reading(events)
+    except (pyyaml.YAMLError, _NotPlain):
+        return None
+
+
+@dataclass
+class _Frame:
+    """A collection open in the walk of a plain file's events."""
+
+    path: tree.Path  # dotted-path parts of the collection ("[]" for a list item)
+    is_map: bool
+    flow: bool
+    written: list[tuple[str, int]]  # a map's keys so far, with their 1-based lines
+    key: str | None = None  # the key whose value comes next; None: a key comes next
+
+
+class _PlainWalk:
+    """One pass over the events of a plain file: the key lines (each map's keys registered in
+    the order `_key_lines` walks the composed document: maps in document order, a map's keys
+    before those of the maps inside it) and the top-level entries."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.maps: list[tuple[tree.Path, list[tuple[str, int]]]] = []
+        self.keys: list[str] = []
+        self.first: list[int] = []
+        self.last: list[int] = []  # each entry's last content line seen in its events
+        self.flow_end: list[bool] = []  # its last content event ends a flow collection
+
+    def reading(self, events: list[Any]) -> Reading:
+        kinds = [type(e) for e in events[:3]] + [type(e) for e in events[-2:]]
+        if len(events) < 6 or kinds != [pyyaml.StreamStartEvent, pyyaml.DocumentStartEvent,
+                                        pyyaml.MappingStartEvent, pyyaml.DocumentEndEvent,
+                                        pyyaml.StreamEndEvent] \
+                or events[1].explicit or events[-2].explicit or events[2].flow_style:
+            raise _NotPlain
+        frames: list[_Frame] = []
+        for event in events[2:-2]:
+            if getattr(event, "anchor", None) is not None or isinstance(event, pyyaml.AliasEvent) \
+                    or getattr(event, "tag", None) is not None:
+                raise _NotPlain
+            frame = frames[-1] if frames else None
+            if frame is not None and frame.is_map and frame.key is None \
+                    and not isinstance(event, pyyaml.MappingEndEvent):
+                self._key(frame, event, top=len(frames) == 1)
+            elif isinstance(event, _COLLECTION_ENDS):
+                if frames.pop().flow:  # a block collection ends where the next token starts
+                    self._content(event.end_mark.line, flow=True)
+                self._value_read(frames)
+            elif isinstance(event, _COLLECTION_STARTS):
+                is_map = isinstance(event, pyyaml.MappingStartEvent)
+                path = _child_path(frame)
+                frames.append(_Frame(path, is_map, bool(event.flow_style), []))
+                if is_map:
+                    self.maps.append((path, frames[-1].written))
+            elif isinstance(event, pyyaml.ScalarEvent) and event.style not in ("|", ">"):
+                if event.value or event.style:  # an empty plain value has no place of its own
+                    self._content(event.end_mark.line)
+                self._value_read(frames)
+            else:
+                raise _NotPlain  # a block scalar
+        return Reading(self._key_lines(), entries=self._entries())
+
+    def _key(self, frame: _Frame, event: Any, top: bool) -> None:
+        if not isinstance(event, pyyaml.ScalarEvent) or event.style in ("|", ">") \
+                or event.start_mark.line != event.end_mark.line \
+                or (event.value == "<<" and not event.style):
+            raise _NotPlain  # a key that is not a scalar on one line, or a merge key
+        if any(key == event.value for key, _ in frame.written):
+            raise _NotPlain  # a key written twice
+        frame.written.append((event.value, event.start_mark.line + 1))
+        frame.key = event.value
+        if top:
+            if event.start_mark.column != 0:
+                raise _NotPlain
+            self.keys.append(event.value)
+            self.first.append(event.start_mark.line)
+            self.last.append(event.start_mark.line)
+            self.flow_end.append(False)
+
+    @staticmethod
+    def _value_read(frames: list[_Frame]) -> None:
+        if frames and frames[-1].is_map:
+            frames[-1].key = None
+
+    def _content(self, line: int, flow: bool = False) -> None:
+        if self.last:
+            self.last[-1] = max(self.last[-1], line)
+            self.flow_end[-1] = flow
+
+    def _key_lines(self) -> KeyLines:
+        where: dict[str, int] = {}
+        for path, written in self.maps:
+            for key, line in written:
+                where.setdefault(tree.dotted((*path, key)), line)
+        return KeyLines(where, ())
+
+    def _entries(self) -> Entries:
+        """Each entry's last line: the last line before the next key that is not a comment or
+        blank (its content ends there, a value's own line breaks aside), or later when a
+        scalar of it reaches further (a comment-like line in a quoted string)."""
+        lines = self.text.splitlines()
+        last = []
+        for i, seen in enumerate(self.last):
+            end = self.first[i + 1] if i + 1 < len(self.first) else len(lines)
+            line = end - 1
+            while line > self.first[i] and (not lines[line].strip()
+                                            or lines[line].lstrip().startswith("#")):
+                line -= 1
+            last.append(max(line, seen))
+        if any(last[i] >= self.first[i + 1] for i in range(len(last) - 1)):
+            raise _NotPlain
+        return Entries(tuple(self.keys), tuple(self.first), tuple(last), tuple(self.flow_end))
 
 
 def _composed_key_lines(text: str) -> KeyLines:
@@ -130,8 +316,9 @@ class _Readings:
     (`render_values`) takes the loaded document itself. A second edit of the same text (rare)
     loads it again: a deep copy of a document costs about half a load, on every edit."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, plain: bool = True) -> None:
         self._size = size
+        self._plain = plain  # read plain files with libyaml (False: every file round trip)
         self._readings: OrderedDict[str, Reading] = OrderedDict()
         self._documents: dict[str, Any] = {}  # not yet taken by an edit
         self._lock = threading.Lock()
@@ -146,7 +333,8 @@ class _Readings:
             if known is not None:
                 self._readings.move_to_end(text)
                 return known
-        found, document = _load(text)
+        plain = _plain_reading(text) if self._plain else None
+        found, document = (plain, _UNTAKEN) if plain is not None else _load(text)
         with self._lock:
             self._readings[text] = found
             if document is not _UNTAKEN:
@@ -156,13 +344,26 @@ class _Readings:
                 self._documents.pop(dropped, None)
         return found
 
-    def take(self, text: str) -> Any:
-        """The loaded document of `text` for an edit (None when the reader refuses it)."""
-        if self.reading(text).problem is not None:
+    def take(self, text: str, kept: Collection[str]) -> Any:
+        """The loaded document of `text` for an edit that keeps at most the top-level keys
+        `kept` (None when the reader refuses it). Of a plain file, only the entries the edit
+        can keep are read (`Entries.without_others`)."""
+        reading = self.reading(text)
+        if reading.problem is not None:
             return None
+        if reading.entries is not None:
+            try:
+                return _yaml().load(reading.entries.without_others(text, kept))
+            except YAMLError:
+                pass  # not expected of a plain file: the whole of it, as any other
         with self._lock:
             document = self._documents.pop(text, _UNTAKEN)
-        return _yaml().load(text) if document is _UNTAKEN else document
+        if document is not _UNTAKEN:
+            return document
+        try:
+            return _yaml().load(text)
+        except YAMLError:
+            return None
 
 
 _READINGS = _Readings(64)
@@ -328,7 +529,9 @@ def _rendered(wanted: Mapping[str, Any], source_text: str | None, rules: Sequenc
     doc: Any = None
     if source_text and source_text.strip():
         # None when Helm reads it and this reader does not (a second `<<`): written anew
-        doc = _READINGS.take(source_text)
+        doc = _READINGS.take(source_text, _kept_sources(wanted, rules) | {
+            tree.undotted(path)[0] for rule in rules for path in (rule.source, rule.target)
+            if path})
     if not isinstance(doc, CommentedMap):
         doc = CommentedMap()
     if len(doc) and list(doc)[0] not in _kept_sources(wanted, rules):
