@@ -336,6 +336,46 @@ def _local_source(location: str) -> Path | None:
     return path if is_repo(path) else None
 
 
+# A patch names each blob by its id abbreviated to git's default length, which grows with the
+# objects the repository sees (7 hex digits below 2**14 packed objects, 8 from there). A clone
+# that borrows its source's objects sees the source's whole history, a shallow one only HEAD:
+# a source of fewer objects gives both the same length; a larger one is cloned shallow.
+_BORROW_OBJECTS = 1 << 14
+
+
+def _borrowable(source: Path) -> bool:
+    """Whether a clone of `source` may borrow its objects without its patches changing: the
+    source holds fewer than `_BORROW_OBJECTS` objects, packed (what git counts in the clone
+    that borrows them) and loose (a shallow clone gets HEAD's packed, so they count too), and
+    borrows none itself (nor is a linked worktree)."""
+    where = git_dir(source)
+    if where is None or (where / "objects" / "info" / "alternates").exists():
+        return False
+    objects = where / "objects"
+    count = 0
+    try:
+        for index in (objects / "pack").glob("*.idx"):
+            count += _packed_objects(index)
+        with os.scandir(objects) as entries:
+            for entry in entries:
+                if count >= _BORROW_OBJECTS:
+                    break
+                if len(entry.name) == 2 and entry.is_dir(follow_symlinks=False):
+                    count += len(os.listdir(entry.path))
+    except OSError:
+        return False
+    return count < _BORROW_OBJECTS
+
+
+def _packed_objects(index: Path) -> int:
+    """The number of objects a pack index lists: the last entry of its fan-out table."""
+    with index.open("rb") as handle:
+        head = handle.read(8)
+        offset = 8 + 255 * 4 if head[:4] == b"\377tOc" else 255 * 4
+        handle.seek(offset)
+        return int.from_bytes(handle.read(4), "big")
+
+
 def is_origin(origin: str | None, location: str) -> bool:
     """Whether a clone whose `origin` is this was made from `location`: its URL, or, for a
     local repository cloned by path (`clone_or_update`), that path."""
@@ -355,10 +395,11 @@ def clone_or_update(
 ) -> str:
     """Keep a single-branch clone of `url` at `dest`; return its HEAD sha.
 
-    From a URL the clone is blobless and shallow. A repository on this machine (a path) is
-    cloned by git's local clone instead, its objects borrowed (`--shared`: the clone's
-    `objects/info/alternates` names the source's): nothing is packed, copied or sent, at
-    about half the CPU of a shallow clone through the file transport.
+    From a URL the clone is blobless and shallow. A repository on this machine (a path) of
+    fewer than 2**14 objects is cloned by git's local clone instead, its objects borrowed
+    (`--shared`: the clone's `objects/info/alternates` names the source's): nothing is
+    packed, copied or sent, at about half the CPU of a shallow clone through the file
+    transport. (A larger one is cloned shallow: see `_BORROW_OBJECTS`.)
 
     A later call fetches and resets the same clone instead of cloning again, from `url` (the
     clone's `origin` follows it, should the project have moved). A borrowed clone is made
@@ -382,7 +423,7 @@ def clone_or_update(
         args = ["clone", "--quiet", "--single-branch", "--no-recurse-submodules"]
         if branch:
             args += ["--branch", branch]
-        if local is not None:
+        if local is not None and _borrowable(local):
             args += ["--shared", "--", str(local), str(tmp)]
         else:
             args += ["--depth", "1", "--filter=blob:none", "--", as_url(url), str(tmp)]

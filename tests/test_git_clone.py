@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from migrator import git
 from tests.forge.fleetkit import HUMAN, app_files, make_repo
 
@@ -65,3 +67,40 @@ def test_a_borrowed_clone_whose_source_lost_its_objects_is_made_again(tmp_path: 
     assert git.clone_or_update(str(source), clone, "main") == git.head(source)
     assert (clone / "REWRITTEN").exists()
     git.run(["fsck", "--no-progress"], cwd=clone)  # raises on a clone that borrows what is gone
+
+
+def test_a_patch_is_the_same_from_a_borrowed_clone_and_a_shallow_one(tmp_path: Path) -> None:
+    source = make_repo(tmp_path / "orders", app_files("orders"))
+    for i in range(3):  # some history the shallow clone does not see
+        (source / "HISTORY").write_text(f"{i}\n")
+        git.run(["add", "HISTORY"], cwd=source)
+        git.run(["commit", "--quiet", "-m", f"history {i}"], cwd=source, env=HUMAN)
+    borrowed, shallow = tmp_path / "borrowed", tmp_path / "shallow"
+    git.clone_or_update(str(source), borrowed, "main")
+    git.clone_or_update(source.resolve().as_uri(), shallow, "main")
+    assert (borrowed / ".git" / "objects" / "info" / "alternates").exists()
+    assert (shallow / ".git" / "shallow").exists()
+    writes: dict[str, bytes | None] = {"deploy/helm/orders": None,
+                                       "deploy/values.yaml": b"replicaCount: 3\n"}
+    assert git.patch_for(borrowed, writes) == git.patch_for(shallow, writes)
+
+
+def test_a_source_of_many_objects_is_cloned_shallow(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # Past 2**14 objects git names blobs by longer ids in a clone that sees them all: the
+    # limit is lowered here to the size of this source, in place of a repository that large.
+    source = make_repo(tmp_path / "orders", app_files("orders"))
+    held = _count_objects(source)
+    objects = int(held["count"]) + int(held["in-pack"])
+    assert held["in-pack"] == "0" and objects > 5  # loose, so far
+    monkeypatch.setattr(git, "_BORROW_OBJECTS", objects)
+    git.clone_or_update(str(source), tmp_path / "loose", "main")
+    assert not (tmp_path / "loose" / ".git" / "objects" / "info" / "alternates").exists()
+    git.run(["gc", "--quiet"], cwd=source)  # the same objects, packed
+    assert _count_objects(source)["in-pack"] == str(objects)
+    git.clone_or_update(str(source), tmp_path / "packed", "main")
+    assert not (tmp_path / "packed" / ".git" / "objects" / "info" / "alternates").exists()
+    assert (tmp_path / "packed" / ".git" / "shallow").exists()
+    monkeypatch.setattr(git, "_BORROW_OBJECTS", objects + 1)
+    git.clone_or_update(str(source), tmp_path / "fewer", "main")
+    assert (tmp_path / "fewer" / ".git" / "objects" / "info" / "alternates").exists()
