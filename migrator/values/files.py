@@ -76,7 +76,9 @@ class Entries:
     keys: tuple[str, ...]
     first: tuple[int, ...]
     last: tuple[int, ...]
-    flow_end: tuple[bool, ...]  # the value ends with a flow collection (`{}`, `[a, b]`)
+    # the value ends with a flow collection inside a block list (`- {}`, `- a: []`), or with
+    # one followed by a comment on its line (`a: []  # none`)
+    flow_end: tuple[bool, ...]
 
     def without_others(self, text: str, kept: Collection[str]) -> str:
         """`text` without the top-level entries not in `kept` but the first and the last. An
@@ -84,8 +86,12 @@ class Entries:
         line), which is what the edit drops with its key; those below it stay, above the next
         key, whose comment they are. The edit of the rest is the edit of the whole file.
 
-        Not next to a flow collection: ruamel.yaml keeps the lines after one elsewhere than
-        after any other value, so an entry that ends with one, or follows one, stays."""
+        Not next to a flow collection that ends a block list (`- {}`, `- a: []`), or that a
+        comment follows on its line: ruamel.yaml keeps the lines after the one at the list's
+        end, and the comment with the lines below it, where the edit does not read them as it
+        reads the lines after another value; so an entry that ends with one, or follows one,
+        stays. (The lines after any other flow collection are kept above the next key, which
+        the edit reads as that key's own lines.)"""
         lines = text.splitlines(keepends=True)
         out = lines[: self.last[0] + 1]
         before = 0  # the entry the next one kept follows
@@ -179,11 +185,12 @@ class _PlainWalk:
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self.lines = text.splitlines()
         self.maps: list[tuple[tree.Path, list[tuple[str, int]]]] = []
         self.keys: list[str] = []
         self.first: list[int] = []
         self.last: list[int] = []  # each entry's last content line seen in its events
-        self.flow_end: list[bool] = []  # its last content event ends a flow collection
+        self.flow_end: list[bool] = []  # see Entries.flow_end
 
     def reading(self, events: list[Any]) -> Reading:
         kinds = [type(e) for e in events[:3]] + [type(e) for e in events[-2:]]
@@ -203,7 +210,10 @@ class _PlainWalk:
                 self._key(frame, event, top=len(frames) == 1)
             elif isinstance(event, _COLLECTION_ENDS):
                 if frames.pop().flow:  # a block collection ends where the next token starts
-                    self._content(event.end_mark.line, flow=True)
+                    end = event.end_mark
+                    self._content(end.line, flow=any(not f.is_map and not f.flow
+                                                     for f in frames[1:])
+                                  or bool(self.lines[end.line][end.column:].strip()))
                 self._value_read(frames)
             elif isinstance(event, _COLLECTION_STARTS):
                 is_map = isinstance(event, pyyaml.MappingStartEvent)
@@ -257,7 +267,7 @@ class _PlainWalk:
         """Each entry's last line: the last line before the next key that is not a comment or
         blank (its content ends there, a value's own line breaks aside), or later when a
         scalar of it reaches further (a comment-like line in a quoted string)."""
-        lines = self.text.splitlines()
+        lines = self.lines
         last = []
         for i, seen in enumerate(self.last):
             end = self.first[i + 1] if i + 1 < len(self.first) else len(lines)

@@ -125,18 +125,30 @@ def test_a_rename_keeps_its_source_entry(monkeypatch: pytest.MonkeyPatch) -> Non
                [rename("service.type", "svc.kind")])
 
 
-def test_entries_next_to_a_flow_collection_stay(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Found by the generated files below: the blank line after a flow collection is kept
-    # elsewhere than after another value, so `image` (after `- {}`) is read with the rest.
-    text = "b: 0\na:\n  - {}\nimage: 0\n\ntag: 0\n"
-    same_edits(text, {"a": [{}]}, monkeypatch)
+@pytest.mark.parametrize(("text", "keep"), [
+    # Found by the generated files below: ruamel.yaml keeps the lines after a flow collection
+    # that ends a block list at the list's end, and a comment after a flow collection with the
+    # lines below it, above the next key.
+    ("b: 0\na:\n  - {}\nimage: 0\n\ntag: 0\n", ["a"]),
+    ("a:\n  - name: 0\n    value: {}\nb: 0\n\nimage: 0\n", ["a"]),
+    ("a: 0\ntag: [a, b]  # eol\nb: 0\n\nimage: 0\n", ["a", "tag"]),
+])
+def test_entries_next_to_such_a_flow_collection_stay(
+        text: str, keep: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    values = parse_values(text, "values.yaml")
+    same_edits(text, {k: values[k] for k in keep}, monkeypatch)
     entries = files._plain_reading(text).entries  # type: ignore[union-attr]
-    assert entries is not None and entries.flow_end == (False, True, False, False)
-    assert entries.without_others(text, {"b"}) == text
-    other = "b: 0\nc: 1\na: {}\nimage: 0\nx: 1\ntag: 0\n"
-    entries = files._plain_reading(other).entries  # type: ignore[union-attr]
-    assert entries is not None
-    assert entries.without_others(other, {"b"}) == "b: 0\na: {}\nimage: 0\ntag: 0\n"
+    assert entries is not None and any(entries.flow_end)
+    assert entries.without_others(text, keep) == text  # nothing left out
+
+
+def test_entries_next_to_another_flow_collection_go() -> None:
+    text = "b: 0\nc: 1\na: {}\n# about image\nimage: [x]\nx: 1\n\n# last\ntag: 0\n"
+    entries = files._plain_reading(text).entries  # type: ignore[union-attr]
+    assert entries is not None and not any(entries.flow_end)
+    assert entries.without_others(text, {"b"}) == "b: 0\n\n# last\ntag: 0\n"
+    assert entries.without_others(text, {"image"}) == (
+        "b: 0\n# about image\nimage: [x]\n\n# last\ntag: 0\n")
 
 
 def _fixture_values() -> list[Path]:
@@ -191,6 +203,7 @@ _SCALARS = st.one_of(
     st.integers(-5, 500).map(str), st.sampled_from(["true", "false", "null", "~", '""', "''"]),
     st.sampled_from(["plain", "two words", '"quoted # not a comment"', "'single'", "{}",
                      "[]", "[a, b]", "{k: v}", "x:y", "registry.example.com/app"]))
+_EOL = st.sampled_from(["", "", "  # eol"])
 _COMMENTS = st.lists(st.sampled_from(["", "# about it", "  # deeper", "    # - commented out",
                                       "# "]), max_size=3)
 
@@ -205,7 +218,7 @@ def _documents(draw: st.DrawFn) -> str:
             pad = " " * indent
             lines.extend(f"{pad}{c}" if c.startswith("  ") else c
                          for c in draw(_COMMENTS))
-            eol = draw(st.sampled_from(["", "", "  # eol"]))
+            eol = draw(_EOL)
             kind = draw(st.sampled_from(["scalar", "scalar", "map", "list", "empty"])
                         if depth < 3 else st.just("scalar"))
             if kind == "scalar":
@@ -218,11 +231,17 @@ def _documents(draw: st.DrawFn) -> str:
             else:
                 lines.append(f"{pad}{key}:{eol}")
                 for _ in range(draw(st.integers(1, 3))):
-                    if draw(st.booleans()):
-                        lines.append(f"{pad}  - {draw(_SCALARS)}")
+                    item = draw(st.sampled_from(["scalar", "pair", "nested"]))
+                    lines.extend(f"{pad}{c}" if c.startswith("  ") else c
+                                 for c in draw(_COMMENTS))
+                    if item == "scalar":
+                        lines.append(f"{pad}  - {draw(_SCALARS)}{draw(_EOL)}")
                     else:
                         lines.append(f"{pad}  - name: {draw(_SCALARS)}")
-                        lines.append(f"{pad}    value: {draw(_SCALARS)}")
+                        lines.append(f"{pad}    value: {draw(_SCALARS)}{draw(_EOL)}")
+                    if item == "nested":
+                        lines.append(f"{pad}    sub:")
+                        lines.append(f"{pad}      k: {draw(_SCALARS)}{draw(_EOL)}")
 
     block(0, 0)
     lines.extend(draw(_COMMENTS))
