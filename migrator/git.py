@@ -321,16 +321,21 @@ def read_origin_url(repo: Path) -> str | None:
     return urls[0]
 
 
+def _is_url(location: str) -> bool:
+    """A clone URL (`scheme://`, scp-like `git@host:`), not a path on this machine."""
+    return "://" in location or location.startswith("git@")
+
+
 def as_url(location: str) -> str:
     """Local paths become file:// URLs so that shallow and filtered clones work on them too."""
-    if "://" in location or location.startswith("git@"):
+    if _is_url(location):
         return location
     return Path(location).resolve().as_uri()
 
 
 def _local_source(location: str) -> Path | None:
     """The repository a fleet entry names by its path on this machine, or None (a URL)."""
-    if "://" in location or location.startswith("git@"):
+    if _is_url(location):
         return None
     path = Path(location).resolve()
     return path if is_repo(path) else None
@@ -349,7 +354,7 @@ def _borrowable(source: Path) -> bool:
     that borrows them) and loose (a shallow clone gets HEAD's packed, so they count too), and
     borrows none itself (nor is a linked worktree)."""
     where = git_dir(source)
-    if where is None or (where / "objects" / "info" / "alternates").exists():
+    if where is None or _borrows(where):
         return False
     objects = where / "objects"
     count = 0
@@ -367,6 +372,11 @@ def _borrowable(source: Path) -> bool:
     return count < _BORROW_OBJECTS
 
 
+def _borrows(where: Path) -> bool:
+    """Whether the git directory `where` reads objects from another (`--shared`)."""
+    return (where / "objects" / "info" / "alternates").exists()
+
+
 def _packed_objects(index: Path) -> int:
     """The number of objects a pack index lists: the last entry of its fan-out table."""
     with index.open("rb") as handle:
@@ -381,7 +391,7 @@ def is_origin(origin: str | None, location: str) -> bool:
     local repository cloned by path (`clone_or_update`), that path."""
     if origin is None:
         return False
-    if "://" in location or location.startswith("git@"):
+    if _is_url(location):
         return origin == location
     path = Path(location).resolve()
     return origin == str(path) or origin == path.as_uri()
@@ -413,7 +423,7 @@ def clone_or_update(
     if problem is not None:
         raise GitError(problem)
     if (dest / ".git").is_dir():
-        if not (dest / ".git" / "objects" / "info" / "alternates").exists():
+        if not _borrows(dest / ".git"):
             return _update(url, dest, branch, env)
         shutil.rmtree(dest)
     local = _local_source(url)

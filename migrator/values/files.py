@@ -184,7 +184,6 @@ class _PlainWalk:
     before those of the maps inside it) and the top-level entries."""
 
     def __init__(self, text: str) -> None:
-        self.text = text
         self.lines = text.splitlines()
         self.maps: list[tuple[tree.Path, list[tuple[str, int]]]] = []
         self.keys: list[str] = []
@@ -537,14 +536,16 @@ def _rendered(wanted: Mapping[str, Any], source_text: str | None, rules: Sequenc
               decisions: Sequence[ValueDecision], header: str | None) -> str:
     y = _yaml()
     doc: Any = None
+    kept = _kept_sources(wanted, rules)
     if source_text and source_text.strip():
-        # None when Helm reads it and this reader does not (a second `<<`): written anew
-        doc = _READINGS.take(source_text, _kept_sources(wanted, rules) | {
+        # None when Helm reads it and this reader does not (a second `<<`): written anew.
+        # The entries any rule names are read too, whatever the rule does with them.
+        doc = _READINGS.take(source_text, kept | {
             tree.undotted(path)[0] for rule in rules for path in (rule.source, rule.target)
             if path})
     if not isinstance(doc, CommentedMap):
         doc = CommentedMap()
-    if len(doc) and list(doc)[0] not in _kept_sources(wanted, rules):
+    if len(doc) and list(doc)[0] not in kept:
         _drop_first_key_comment(doc)
     # Comment lines above keys are taken out first and follow their key through the renames.
     leads: dict[tuple[int, str], str] = {}
